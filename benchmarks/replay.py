@@ -1,0 +1,98 @@
+"""Replay benchmark: a synthetic shop into a SQLite ledger, then incremental latency.
+
+    python benchmarks/replay.py --customers 100000 --orders 1000000
+
+Measures, in one run: generation (cached), import (CSV -> events -> inbox), full replay
+(inbox -> engine -> ledger tables), incremental processing latency per order (ingest one
+order and run the clock to it, including both commits), and peak RSS. Figures go in
+benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import time
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from loyaltykit.canonical import read_shop_files
+from loyaltykit.events import OrderPaid
+from loyaltykit.ledger import open_ledger
+from loyaltykit.rules.loader import load_program
+from loyaltykit.sampledata import generate_shop
+
+HERE = Path(__file__).parent
+PROGRAM = HERE.parent / "src" / "loyaltykit" / "samples" / "program.yaml"
+START = datetime.fromisoformat("2024-11-01T00:00:00+08:00")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--incremental", type=int, default=1_000)
+    parser.add_argument("--out", type=Path, default=HERE / "out")
+    args = parser.parse_args()
+
+    shop = args.out / f"shop-{args.customers}-{args.orders}"
+    timings: dict[str, float] = {}
+    if not (shop / "orders.csv").exists():
+        t0 = time.perf_counter()
+        generate_shop(shop, customers=args.customers, orders=args.orders, start=START)
+        timings["generate_s"] = time.perf_counter() - t0
+
+    program = load_program(PROGRAM)
+    db = args.out / "bench.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    ledger = open_ledger(db, program)
+
+    t0 = time.perf_counter()
+    files = read_shop_files(shop, currency=program.currency)
+    timings["validate_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ingested = ledger.ingest(s.event for s in files.events())
+    timings["import_s"] = time.perf_counter() - t0
+
+    end = START + timedelta(days=730)
+    t0 = time.perf_counter()
+    result = ledger.run(end)
+    timings["replay_s"] = time.perf_counter() - t0
+
+    latencies = []
+    customers = [f"C{i:06d}" for i in range(1, args.customers + 1, 97)]
+    for n in range(args.incremental):
+        at = end + timedelta(minutes=n + 1)
+        event = OrderPaid(f"bench-{n}", customers[n % len(customers)], at, Decimal("88.00"),
+                          program.currency)
+        t0 = time.perf_counter()
+        ledger.ingest([event])
+        ledger.run(at)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    latencies.sort()
+    figures = {
+        "customers": args.customers, "orders": args.orders, "events": ingested.new,
+        "entries": result.entries, "timers": result.timers, **{k: round(v, 2) for k, v in
+                                                               timings.items()},
+        "replay_orders_per_s": round(args.orders / timings["replay_s"]),
+        "import_plus_replay_orders_per_s": round(
+            args.orders / (timings["validate_s"] + timings["import_s"] + timings["replay_s"])),
+        "incremental_p50_ms": round(statistics.median(latencies), 2),
+        "incremental_p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2),
+        "peak_rss_mb": round(peak_rss_mb()),
+        "db_mb": round(db.stat().st_size / 2**20),
+    }
+    print(json.dumps(figures, indent=2))
+    ledger.close()
+
+
+if __name__ == "__main__":
+    main()

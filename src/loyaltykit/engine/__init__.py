@@ -1,0 +1,1 @@
+"""The engine: events in time order -> rules -> ledger postings, replay and incremental."""

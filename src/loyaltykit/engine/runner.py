@@ -1,0 +1,259 @@
+"""A run: process every pending event and due timer up to ``as_of``, in time order.
+
+Events are read in pages ordered by (occurred_at, priority, key); timers that fall due
+before an event fire first (and before events at the same instant). Each page is saved in
+one transaction, so the same inputs give the same ledger whether they are processed in one
+run or in many runs with the clock advancing in between.
+
+Several processes may run at once. The ``generation`` row of ``lk_meta`` counts the pages
+saved and is the processing lock: a page is saved only by a transaction that holds it (an
+UPDATE of the row: a row lock on PostgreSQL, the write lock on SQLite) and finds the
+generation it computed the page from. A worker that sees the generation moved knows
+another one wrote, and reloads its state (world and timers) as a new run would. Pages from
+all workers thus form one sequence, each page boundary at worst a run boundary, and
+incremental runs equal one batch.
+
+- PostgreSQL: the lock is taken first and the page read and processed inside it, so
+  concurrent workers queue for pages instead of computing them twice; ingestion, queries
+  and pushers never wait for it.
+- SQLite (one writer for the whole file): the page is read and processed without the lock,
+  which is taken only to save, so other processes can still write between pages; a page
+  computed from a generation that moved meanwhile is dropped and done again.
+
+The customers a run touches are recorded with each page (``lk_profiles_due``); the run's
+last transaction publishes one profile command for each of them, including those left by a
+run that was killed or by a worker still going, so no profile update is lost with a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select, update
+
+from loyaltykit.clock import utc_key
+from loyaltykit.commands import UpdateCustomerProfile
+from loyaltykit.engine.changes import Changes
+from loyaltykit.engine.postings import Timers, micros
+from loyaltykit.engine.processor import Processor, Rejected
+from loyaltykit.engine.world import World
+from loyaltykit.events import from_payload
+from loyaltykit.ledger import schema as t
+from loyaltykit.ledger.store import Store, insert_ignore, upsert
+from loyaltykit.rules.segments import segment_of
+from loyaltykit.rules.versions import ProgramSet
+
+GENERATION = "generation"
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    as_of: datetime
+    events: int
+    rejected: int
+    entries: int
+    timers: int
+
+
+class _Working:
+    """The in-memory side of a run: world, timers and processor, valid for one generation."""
+
+    def __init__(self, store: Store, programs: ProgramSet, as_of: datetime) -> None:
+        self.store = store
+        self.programs = programs
+        self.as_of = as_of
+        self.changes = Changes()
+        self.generation: int | None = None
+        self.world = World(None)
+        self.timers = Timers()
+        self.processor = Processor(programs, self.world, self.changes, self.timers)
+        self.counts = dict.fromkeys(("events", "rejected", "entries", "timers"), 0)
+        self.page = dict.fromkeys(self.counts, 0)  # counted when the page is saved
+        self.owed: set[str] = set()  # customers this run has recorded in lk_profiles_due
+
+    def sync(self, conn: Connection, generation: int) -> None:
+        """Start over from the database if anyone wrote since this worker's last page."""
+        if generation == self.generation:
+            return
+        fresh = _is_fresh(conn)
+        self.world = World(None if fresh else self.store)
+        self.timers = Timers()
+        if not fresh:
+            for due, kind, ref in self.store.due_timers(self.as_of):
+                self.timers.push(due, kind, ref)
+        self.processor = Processor(self.programs, self.world, self.changes, self.timers)
+        self.generation = generation
+        self.owed = set()  # another worker's last transaction may have published them
+
+    def forget(self) -> None:
+        """Drop a page computed from a generation that moved: reload before redoing it."""
+        self.changes.clear()
+        self.page = dict.fromkeys(self.counts, 0)
+        self.generation = None
+
+    def fire_until(self, limit: datetime) -> None:
+        bound = micros(limit)
+        while (due := self.timers.peek()) is not None and due <= bound:
+            self.processor.fire(*self.timers.pop())
+            self.page["timers"] += 1
+
+    def apply(self, rows: Sequence[Any]) -> None:
+        self.world.prefetch((r.customer_id for r in rows if r.customer_id), _order_ids(rows))
+        for row in rows:
+            event = from_payload(row.kind, row.payload)
+            self.fire_until(event.occurred_at)
+            try:
+                self.processor.apply(event)
+                self.changes.event_done(row.seq)
+            except Rejected as why:
+                self.changes.event_done(row.seq, "rejected", str(why))
+                self.page["rejected"] += 1
+            self.page["events"] += 1
+
+    def finish(self, conn: Connection) -> None:
+        """The run's last step: timers up to ``as_of``, owed profiles, the watermark."""
+        self.fire_until(self.as_of)
+        # (the database gives instants back in UTC; this run's keep the caller's offset)
+        owed = {c: self.as_of if at == self.as_of else at
+                for c, at in self.store.profiles_due(conn).items()}
+        owed.update(dict.fromkeys(self.changes.customers, self.as_of))
+        self.world.prefetch(owed, ())
+        _publish_profiles(self.changes, self.world, self.programs, owed)
+        _set_watermark(conn, self.as_of)
+        if owed:
+            self.store.clear_profiles_due(conn)
+
+    def save(self, conn: Connection, *, last: bool) -> None:
+        """Write the page; the caller's transaction holds the lock at ``self.generation``."""
+        self.page["entries"] += len(self.changes.entries)
+        for name, value in self.page.items():
+            self.counts[name] += value
+        self.page = dict.fromkeys(self.counts, 0)
+        if _dirty(self.changes):
+            self.store.save(conn, self.changes, self.world)
+            if not last:
+                new = self.changes.customers - self.owed
+                self.store.mark_profiles_due(conn, new, self.as_of)
+                self.owed |= new
+            assert self.generation is not None
+            self.generation += 1
+            conn.execute(update(t.meta).where(t.meta.c.key == GENERATION)
+                         .values(value=str(self.generation)))
+        self.changes.clear()
+
+
+Page = Callable[[Engine, Store, _Working, int], int]
+
+
+def run(engine: Engine, store: Store, programs: ProgramSet, as_of: datetime, *,
+        page_size: int = 20_000, progress: Callable[[int], None] | None = None) -> RunResult:
+    work = _Working(store, programs, as_of)
+    page: Page = _locked_page if engine.dialect.name == "postgresql" else _checked_page
+    while True:
+        count = page(engine, store, work, page_size)
+        if progress is not None and count:
+            progress(count)
+        if count < page_size:  # the last page: finished in its transaction
+            break
+    counts = work.counts
+    return RunResult(as_of, counts["events"], counts["rejected"], counts["entries"],
+                     counts["timers"])
+
+
+def _locked_page(engine: Engine, store: Store, work: _Working, size: int) -> int:
+    """Take the lock, then read, process and save the next page inside it."""
+    with engine.begin() as conn, store.bound(conn):
+        work.sync(conn, _lock(conn))
+        rows = _pending_page(conn, work.as_of, size)
+        work.apply(rows)
+        if len(rows) < size:
+            work.finish(conn)
+        work.save(conn, last=len(rows) < size)
+    return len(rows)
+
+
+def _checked_page(engine: Engine, store: Store, work: _Working, size: int) -> int:
+    """Read and process the next page without the lock, then save it under the lock if
+    nobody saved a page meanwhile; otherwise do it again from the new state."""
+    while True:
+        with engine.connect() as conn, store.bound(conn):
+            work.sync(conn, _generation(conn))
+            rows = _pending_page(conn, work.as_of, size)
+            work.apply(rows)
+        with engine.begin() as conn, store.bound(conn):
+            if _lock(conn) != work.generation:
+                work.forget()
+                continue
+            if len(rows) < size:
+                work.finish(conn)
+            work.save(conn, last=len(rows) < size)
+        return len(rows)
+
+
+def _generation(conn: Connection) -> int:
+    value = conn.execute(select(t.meta.c.value).where(t.meta.c.key == GENERATION)).scalar()
+    return int(value or 0)
+
+
+def _lock(conn: Connection) -> int:
+    """Take the processing lock (held until the transaction ends); the generation it guards.
+
+    A no-op UPDATE rather than SELECT ... FOR UPDATE, because on SQLite only a write takes
+    the lock that keeps other processes out.
+    """
+    insert_ignore(conn, t.meta, [{"key": GENERATION, "value": "0"}])
+    value = conn.execute(update(t.meta).where(t.meta.c.key == GENERATION)
+                         .values(value=t.meta.c.value)
+                         .returning(t.meta.c.value)).scalar_one()
+    return int(value)
+
+
+def _dirty(changes: Changes) -> bool:
+    return bool(changes.entries or changes.tier_changes or changes.outbox or changes.new_lots
+                or changes.changed_lots or changes.customers or changes.orders
+                or changes.referrals or changes.events)
+
+
+def _is_fresh(conn: Connection) -> bool:
+    return conn.execute(select(func.count()).select_from(
+        select(t.customers.c.customer_id).limit(1).subquery())).scalar() == 0
+
+
+def _pending_page(conn: Connection, as_of: datetime, size: int) -> Sequence[Any]:
+    return conn.execute(
+        select(t.inbox.c.seq, t.inbox.c.kind, t.inbox.c.payload, t.inbox.c.customer_id)
+        .where(t.inbox.c.status == "pending", t.inbox.c.occurred_at <= as_of)
+        .order_by(t.inbox.c.occurred_at, t.inbox.c.priority, t.inbox.c.event_key)
+        .limit(size)).all()
+
+
+def _order_ids(rows: Sequence[Any]) -> list[str]:
+    return [r.payload["order_id"] for r in rows if "order_id" in r.payload]
+
+
+def _publish_profiles(changes: Changes, world: World, programs: ProgramSet,
+                      owed: dict[str, datetime]) -> None:
+    """One profile command per customer touched, with the state at the touching run's as_of."""
+    for customer_id in sorted(owed):
+        cs = world.customers.get(customer_id)
+        if cs is None:
+            continue
+        as_of = owed[customer_id]
+        program = programs.current_or_first(as_of)
+        tier, segment = cs.tier or "", segment_of(cs.last_paid_at, as_of, program.segments)
+        # the content is in the key: a second run to the same instant that changed the
+        # balance queues a new profile, and an unchanged one is still a duplicate
+        key = f"profile:{customer_id}:{utc_key(as_of)}:{cs.balance}:{tier}:{segment}"
+        changes.command(UpdateCustomerProfile(
+            key=key, customer_id=customer_id, points_balance=cs.balance, tier=tier,
+            segment=segment, as_of=as_of), as_of)
+
+
+def _set_watermark(conn: Connection, as_of: datetime) -> None:
+    current = conn.execute(select(t.meta.c.value).where(
+        t.meta.c.key == "processed_until")).scalar()
+    if current is None or datetime.fromisoformat(current) < as_of:
+        upsert(conn, t.meta, [{"key": "processed_until", "value": as_of.isoformat()}], ["key"])

@@ -1,0 +1,115 @@
+"""The working set of state, loaded on demand from the store and kept for the whole run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from loyaltykit.engine.state import CustomerState, OrderState, ReferralState
+
+
+class StateLoader(Protocol):
+    """How the world fetches state it does not hold yet (implemented by the ledger store)."""
+
+    def load_customers(self, ids: Iterable[str]) -> dict[str, CustomerState]: ...
+    def load_orders(self, ids: Iterable[str]) -> dict[str, OrderState]: ...
+    def load_referrals(self, referee_ids: Iterable[str]) -> dict[str, ReferralState]: ...
+    def owner_of_code(self, code: str) -> str | None: ...
+
+
+class World:
+    """Customers, orders and referrals touched by a run.
+
+    With ``loader=None`` the world is complete (a replay into an empty ledger), so a miss
+    means "does not exist" without asking the database.
+    """
+
+    def __init__(self, loader: StateLoader | None) -> None:
+        self.loader = loader
+        self.customers: dict[str, CustomerState] = {}
+        self.orders: dict[str, OrderState] = {}
+        self.referrals: dict[str, ReferralState] = {}
+        self.code_owner: dict[str, str] = {}
+        self._missing_customers: set[str] = set()
+        self._missing_orders: set[str] = set()
+        self._missing_referrals: set[str] = set()
+
+    def prefetch(self, customer_ids: Iterable[str], order_ids: Iterable[str]) -> None:
+        """Load a chunk's state in a few queries instead of one per event."""
+        if self.loader is None:
+            return
+        want_c = {c for c in customer_ids if c not in self.customers} - self._missing_customers
+        if want_c:
+            found = self.loader.load_customers(want_c)
+            self._adopt_customers(found)
+            self._missing_customers |= want_c - found.keys()
+            refs = self.loader.load_referrals(want_c)
+            for referee, ref in refs.items():  # never replace state changed in this run
+                self.referrals.setdefault(referee, ref)
+            self._missing_referrals |= want_c - refs.keys()
+        want_o = {o for o in order_ids if o not in self.orders} - self._missing_orders
+        if want_o:
+            orders = self.loader.load_orders(want_o)
+            self.orders.update(orders)
+            self._missing_orders |= want_o - orders.keys()
+
+    def _adopt_customers(self, found: dict[str, CustomerState]) -> None:
+        self.customers.update(found)
+        for cs in found.values():
+            if cs.referral_code:
+                self.code_owner.setdefault(cs.referral_code, cs.customer_id)
+            window_orders = {o.order_id: o for o in cs.window}
+            for order_id, order in window_orders.items():
+                existing = self.orders.get(order_id)
+                if existing is None:
+                    self.orders[order_id] = order
+                else:  # one object per order, so window totals stay consistent
+                    cs.window = [existing if o.order_id == order_id else o for o in cs.window]
+
+    def customer(self, customer_id: str) -> CustomerState | None:
+        cs = self.customers.get(customer_id)
+        if cs is None and self.loader is not None and customer_id not in self._missing_customers:
+            self.prefetch([customer_id], [])
+            cs = self.customers.get(customer_id)
+        return cs
+
+    def ensure_customer(self, customer_id: str) -> CustomerState:
+        cs = self.customer(customer_id)
+        if cs is None:
+            cs = CustomerState(customer_id)
+            self.customers[customer_id] = cs
+            self._missing_customers.discard(customer_id)
+        return cs
+
+    def order(self, order_id: str) -> OrderState | None:
+        order = self.orders.get(order_id)
+        if order is None and self.loader is not None and order_id not in self._missing_orders:
+            self.prefetch([], [order_id])
+            order = self.orders.get(order_id)
+        return order
+
+    def add_order(self, order: OrderState) -> None:
+        self.orders[order.order_id] = order
+        self._missing_orders.discard(order.order_id)
+
+    def referral(self, referee_id: str) -> ReferralState | None:
+        ref = self.referrals.get(referee_id)
+        if ref is None and self.loader is not None and referee_id not in self._missing_referrals:
+            found = self.loader.load_referrals([referee_id])
+            self.referrals.update(found)
+            if referee_id not in found:
+                self._missing_referrals.add(referee_id)
+            ref = found.get(referee_id)
+        return ref
+
+    def add_referral(self, ref: ReferralState) -> None:
+        self.referrals[ref.referee_id] = ref
+        self._missing_referrals.discard(ref.referee_id)
+
+    def owner_of(self, code: str) -> str | None:
+        owner = self.code_owner.get(code)
+        if owner is None and self.loader is not None:
+            owner = self.loader.owner_of_code(code)
+            if owner is not None:
+                self.code_owner[code] = owner
+        return owner

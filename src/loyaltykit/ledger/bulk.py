@@ -1,0 +1,134 @@
+"""Bulk writes: INSERT, INSERT OR IGNORE and UPSERT of many rows in one statement.
+
+The tables in :mod:`loyaltykit.ledger.schema` stay the single definition. On SQLite, rows
+go straight to the driver's ``executemany`` with values converted the way SQLAlchemy
+stores them, because per-row parameter processing dominated the cost of a replay (a
+million entries, lots and orders). Other databases use SQLAlchemy's dialect inserts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from functools import cache
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+from loyaltykit.ledger.schema import UtcDateTime
+
+Convert = Callable[[Any], Any]
+
+
+def _sqlite_datetime(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
+    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _sqlite_json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def _sqlite_bool(value: Any) -> int | None:
+    return None if value is None else int(bool(value))
+
+
+@cache
+def _converters(table: Table, columns: tuple[str, ...]) -> tuple[tuple[int, Convert], ...]:
+    """(position, converter) for the columns whose values the driver cannot take as is."""
+    out: list[tuple[int, Convert]] = []
+    for index, name in enumerate(columns):
+        kind = table.c[name].type
+        if isinstance(kind, UtcDateTime):
+            out.append((index, _sqlite_datetime))
+        elif isinstance(kind, JSON):
+            out.append((index, _sqlite_json))
+        elif isinstance(kind, Boolean):
+            out.append((index, _sqlite_bool))
+    return tuple(out)
+
+
+def _sqlite_rows(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[tuple[str, ...],
+                                                                         list[tuple[Any, ...]]]:
+    columns = tuple(rows[0])
+    convert = _converters(table, columns)
+    pick = itemgetter(*columns)
+    values: list[tuple[Any, ...]] = []
+    for row in rows:
+        picked = pick(row)
+        value = list(picked) if len(columns) > 1 else [picked]
+        for index, fn in convert:
+            value[index] = fn(value[index])
+        values.append(tuple(value))
+    return columns, values
+
+
+def insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *,
+           ignore: bool = False) -> int:
+    """Insert rows (all with the same keys); with ``ignore``, skip rows whose key exists.
+
+    Returns how many rows were inserted.
+    """
+    if not rows:
+        return 0
+    if conn.dialect.name == "sqlite":
+        columns, values = _sqlite_rows(table, rows)
+        verb = "INSERT OR IGNORE" if ignore else "INSERT"
+        sql = (f"{verb} INTO {table.name} ({', '.join(columns)}) "
+               f"VALUES ({', '.join('?' * len(columns))})")
+        before = conn.connection.total_changes
+        conn.exec_driver_sql(sql, values)
+        return int(conn.connection.total_changes - before)
+    if not ignore:
+        conn.execute(table.insert(), rows)
+        return len(rows)
+    result = conn.execute(postgresql.insert(table).on_conflict_do_nothing(), rows)
+    return int(result.rowcount or 0)
+
+
+def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
+           keys: Sequence[str]) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE every other column."""
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        columns, values = _sqlite_rows(table, rows)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+        sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
+               f"VALUES ({', '.join('?' * len(columns))}) "
+               f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}")
+        conn.exec_driver_sql(sql, values)
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    others = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
+    conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=others), rows)
+
+
+def update_by_key(conn: Connection, table: Table, key: str, rows: Sequence[dict[str, Any]]
+                  ) -> None:
+    """UPDATE table SET <other columns> WHERE key = ?, for many rows."""
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        columns, values = _sqlite_rows(table, rows)
+        others = [c for c in columns if c != key]
+        index = columns.index(key)
+        sql = (f"UPDATE {table.name} SET {', '.join(f'{c} = ?' for c in others)} "
+               f"WHERE {key} = ?")
+        reordered = [(*(v for i, v in enumerate(row) if i != index), row[index])
+                     for row in values]
+        conn.exec_driver_sql(sql, reordered)
+        return
+    from sqlalchemy import bindparam, update
+
+    stmt = update(table).where(table.c[key] == bindparam("_key")).values(
+        {c: bindparam(c) for c in rows[0] if c != key})
+    conn.execute(stmt, [{**{c: v for c, v in r.items() if c != key}, "_key": r[key]}
+                        for r in rows])

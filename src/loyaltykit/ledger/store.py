@@ -1,0 +1,217 @@
+"""Loading engine state from, and saving it to, the database.
+
+A chunk of processing is saved in one transaction: entries, lots, customers, orders,
+referrals, tier changes, outbox commands and the inbox status of its events. A crash
+loses at most the chunk in flight, which the next run redoes from the same inputs.
+
+While the runner holds a page transaction, state is loaded through that transaction's
+connection (:meth:`Store.bound`): the reads then happen under the processing lock, and an
+engine with a single connection (an in-memory ledger) is never asked for a second one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, select
+
+from loyaltykit.engine.changes import Changes
+from loyaltykit.engine.state import CustomerState, Lot, OrderState, ReferralState
+from loyaltykit.engine.world import World
+from loyaltykit.ledger import bulk
+from loyaltykit.ledger import schema as t
+
+CHUNK = 500
+
+
+def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for v in values:
+        batch.append(v)
+        if len(batch) == CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+upsert = bulk.upsert
+
+
+def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
+    """INSERT ... ON CONFLICT DO NOTHING; returns how many rows were new."""
+    return bulk.insert(conn, table, rows, ignore=True)
+
+
+class Store:
+    """State persistence for the engine; also the world's :class:`StateLoader`."""
+
+    def __init__(self, engine: Engine, *, window_expires: bool) -> None:
+        self.engine = engine
+        self.window_expires = window_expires
+        self._conn: Connection | None = None
+
+    @contextmanager
+    def bound(self, conn: Connection) -> Iterator[None]:
+        """Load through ``conn`` (the page transaction) until the block ends."""
+        previous, self._conn = self._conn, conn
+        try:
+            yield
+        finally:
+            self._conn = previous
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        if self._conn is not None:
+            yield self._conn
+        else:
+            with self.engine.connect() as conn:
+                yield conn
+
+    # ------------------------------------------------------------------ loading
+
+    def load_customers(self, ids: Iterable[str]) -> dict[str, CustomerState]:
+        found: dict[str, CustomerState] = {}
+        with self._connect() as conn:
+            for batch in _chunks(ids):
+                for row in conn.execute(select(t.customers).where(
+                        t.customers.c.customer_id.in_(batch))).mappings():
+                    found[row["customer_id"]] = _customer(row)
+                for row in conn.execute(select(t.lots).where(
+                        t.lots.c.customer_id.in_(batch), t.lots.c.remaining > 0)
+                        .order_by(t.lots.c.credited_at, t.lots.c.lot_key)).mappings():
+                    found[row["customer_id"]].lots.append(Lot(**row))
+                if self.window_expires:
+                    for row in conn.execute(select(t.orders).where(
+                            t.orders.c.customer_id.in_(batch), t.orders.c.in_window)
+                            .order_by(t.orders.c.placed_at)).mappings():
+                        found[row["customer_id"]].window.append(order_from_row(row))
+        return found
+
+    def load_orders(self, ids: Iterable[str]) -> dict[str, OrderState]:
+        with self._connect() as conn:
+            return {row["order_id"]: order_from_row(row) for batch in _chunks(ids)
+                    for row in conn.execute(select(t.orders).where(
+                        t.orders.c.order_id.in_(batch))).mappings()}
+
+    def load_referrals(self, referee_ids: Iterable[str]) -> dict[str, ReferralState]:
+        with self._connect() as conn:
+            return {row["referee_id"]: ReferralState(**row) for batch in _chunks(referee_ids)
+                    for row in conn.execute(select(t.referrals).where(
+                        t.referrals.c.referee_id.in_(batch))).mappings()}
+
+    def owner_of_code(self, code: str) -> str | None:
+        with self._connect() as conn:
+            return conn.execute(select(t.customers.c.customer_id).where(
+                t.customers.c.referral_code == code).limit(1)).scalar()
+
+    def due_timers(self, as_of: datetime) -> Iterator[tuple[datetime, int, str]]:
+        """Timers persisted by earlier runs that fall due by ``as_of``."""
+        from loyaltykit.engine.postings import TIMER_EXPIRE, TIMER_REFERRAL, TIMER_REVIEW
+
+        with self._connect() as conn:
+            for lot in conn.execute(select(t.lots.c.customer_id, t.lots.c.lot_key,
+                                           t.lots.c.expires_at).where(
+                    t.lots.c.remaining > 0, t.lots.c.expires_at <= as_of)):
+                yield lot.expires_at, TIMER_EXPIRE, f"{lot.customer_id}\x00{lot.lot_key}"
+            for ref in conn.execute(select(t.referrals.c.referee_id, t.referrals.c.due_at).where(
+                    t.referrals.c.status == "qualified", t.referrals.c.due_at <= as_of)):
+                yield ref.due_at, TIMER_REFERRAL, ref.referee_id
+            for cust in conn.execute(select(t.customers.c.customer_id, t.customers.c.review_at)
+                                     .where(t.customers.c.review_at <= as_of)):
+                yield cust.review_at, TIMER_REVIEW, cust.customer_id
+
+    # ------------------------------------------------------------------ profiles owed
+
+    def profiles_due(self, conn: Connection) -> dict[str, datetime]:
+        return {r.customer_id: r.as_of for r in conn.execute(select(t.profiles_due))}
+
+    def mark_profiles_due(self, conn: Connection, customer_ids: Iterable[str],
+                          as_of: datetime) -> None:
+        upsert(conn, t.profiles_due, [{"customer_id": c, "as_of": as_of}
+                                      for c in sorted(customer_ids)], ["customer_id"])
+
+    def clear_profiles_due(self, conn: Connection) -> None:
+        conn.execute(t.profiles_due.delete())
+
+    # ------------------------------------------------------------------ saving
+
+    def save(self, conn: Connection, changes: Changes, world: World) -> None:
+        bulk.insert(conn, t.entries, changes.entries)
+        bulk.insert(conn, t.tier_changes, changes.tier_changes)
+        insert_ignore(conn, t.outbox, changes.outbox)
+        bulk.insert(conn, t.lots, [_lot_row(lot) for lot in changes.new_lots.values()])
+        bulk.update_by_key(conn, t.lots, "lot_key", [
+            {"lot_key": k, "remaining": lot.remaining} for k, lot in changes.changed_lots.items()])
+        upsert(conn, t.customers, [_customer_row(world.customers[c])
+                                   for c in sorted(changes.customers)], ["customer_id"])
+        upsert(conn, t.orders, [_order_row(world.orders[o]) for o in sorted(changes.orders)],
+               ["order_id"])
+        upsert(conn, t.referrals, [_referral_row(world.referrals[r])
+                                   for r in sorted(changes.referrals)], ["referee_id"])
+        bulk.update_by_key(conn, t.inbox, "seq", [
+            {"seq": s, "status": st, "note": n} for s, st, n in changes.events])
+
+
+def _customer(row: Any) -> CustomerState:
+    counters = dict(row["counters"] or {})
+    window = counters.pop("window", [0, 0, 0])
+    cs = CustomerState(
+        row["customer_id"], row["email"], row["phone"], row["address"],
+        date.fromisoformat(row["birthday"]) if row["birthday"] else None,
+        row["referral_code"], dict(row["attributes"] or {}), row["first_seen_at"], row["tier"],
+        row["tier_since"], row["below_since"], row["review_at"], row["balance"],
+        row["lifetime_earned"], row["first_paid_order_id"], row["last_paid_at"])
+    cs.load_counters(counters)
+    cs.window_net, cs.window_orders, cs.window_points = window
+    return cs
+
+
+def _customer_row(cs: CustomerState) -> dict[str, Any]:
+    counters = cs.counters()
+    counters["window"] = [cs.window_net, cs.window_orders, cs.window_points]
+    return {
+        "customer_id": cs.customer_id, "email": cs.email, "phone": cs.phone,
+        "address": cs.address, "birthday": cs.birthday.isoformat() if cs.birthday else None,
+        "referral_code": cs.referral_code, "attributes": cs.attributes,
+        "first_seen_at": cs.first_seen_at, "tier": cs.tier, "tier_since": cs.tier_since,
+        "below_since": cs.below_since, "review_at": cs.review_at, "balance": cs.balance,
+        "lifetime_earned": cs.lifetime_earned, "first_paid_order_id": cs.first_paid_order_id,
+        "last_paid_at": cs.last_paid_at, "counters": counters,
+    }
+
+
+def order_from_row(row: Any) -> OrderState:
+    """An order's engine state from its row (queries read the same rows)."""
+    values = dict(row)
+    values["bonuses"] = {k: list(v) for k, v in (values["bonuses"] or {}).items()}
+    return OrderState(**values)
+
+
+def _order_row(o: OrderState) -> dict[str, Any]:
+    return {
+        "order_id": o.order_id, "customer_id": o.customer_id, "placed_at": o.placed_at,
+        "amount_minor": o.amount_minor, "refunded_minor": o.refunded_minor, "status": o.status,
+        "cancelled_at": o.cancelled_at, "program_version": o.program_version,
+        "earned": o.earned, "reversed": o.reversed, "bonuses": o.bonuses,
+        "in_window": o.in_window,
+    }
+
+
+def _lot_row(lot: Lot) -> dict[str, Any]:
+    return {
+        "lot_key": lot.lot_key, "customer_id": lot.customer_id,
+        "credited_at": lot.credited_at, "expires_at": lot.expires_at, "points": lot.points,
+        "remaining": lot.remaining, "program_version": lot.program_version,
+    }
+
+
+def _referral_row(r: ReferralState) -> dict[str, Any]:
+    return {
+        "referee_id": r.referee_id, "referrer_id": r.referrer_id, "code": r.code,
+        "recorded_at": r.recorded_at, "status": r.status, "reason": r.reason,
+        "order_id": r.order_id, "due_at": r.due_at, "decided_at": r.decided_at,
+    }

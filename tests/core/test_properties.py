@@ -1,0 +1,99 @@
+"""Property tests: invariants that must hold for any history the generator can think of."""
+
+import tempfile
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from loyaltykit.events import PointsRedeemed
+from loyaltykit.ledger import open_ledger
+from loyaltykit.ledger import schema as t
+
+from .builders import at, cancel, customer, paid, program, referral, refund
+from .test_determinism import PROGRAM, ledger_rows
+
+REDEEM = {"rewards": [{"id": "r30", "points": 30, "discount": {
+    "value_type": "fixed_amount", "value": "3.00"}}]}
+START = at(2025, 1, 1)
+
+
+@st.composite
+def histories(draw):
+    n_customers = draw(st.integers(1, 4))
+    events = [customer(f"c{i}", START, referral_code=f"C{i}") for i in range(n_customers)]
+    for i in range(1, n_customers):
+        if draw(st.booleans()):
+            events.append(referral(f"c{i}", f"C{draw(st.integers(0, i - 1))}", START))
+    for n in range(draw(st.integers(1, 12))):
+        cid = f"c{draw(st.integers(0, n_customers - 1))}"
+        when = START + timedelta(days=draw(st.integers(0, 200)), hours=draw(st.integers(0, 23)))
+        cents = draw(st.integers(0, 60000))
+        events.append(paid(f"o{n}", cid, when, str(Decimal(cents) / 100)))
+        action = draw(st.sampled_from(["keep", "keep", "refund", "refund2", "cancel", "redeem"]))
+        later = when + timedelta(days=draw(st.integers(0, 40)))
+        if action == "cancel":
+            events.append(cancel(f"o{n}", cid, later))
+        elif action.startswith("refund") and cents:
+            first = draw(st.integers(1, cents))
+            events.append(refund(f"r{n}a", f"o{n}", later, str(Decimal(first) / 100)))
+            if action == "refund2" and first < cents:
+                events.append(refund(f"r{n}b", f"o{n}", later + timedelta(days=1),
+                                     str(Decimal(cents - first) / 100)))
+        elif action == "redeem":
+            events.append(PointsRedeemed(f"x{n}", cid, later, "r30"))
+    return events
+
+
+def make(directory: str, name: str):
+    return open_ledger(Path(directory) / name, program(**PROGRAM, redemption=REDEEM))
+
+
+END = at(2025, 12, 31)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories())
+def test_balances_equal_open_lots_and_never_go_negative(events):
+    with tempfile.TemporaryDirectory() as tmp, make(tmp, "l.db") as ledger:
+        ledger.ingest(events)
+        ledger.run(END)
+        with ledger.engine.connect() as conn:
+            balances = dict(conn.execute(select(t.customers.c.customer_id,
+                                                t.customers.c.balance)).all())
+            lots = dict(conn.execute(select(t.lots.c.customer_id, func.sum(t.lots.c.remaining))
+                                     .group_by(t.lots.c.customer_id)).all())
+            entry_sums = dict(conn.execute(select(t.entries.c.customer_id,
+                                                  func.sum(t.entries.c.points))
+                                           .group_by(t.entries.c.customer_id)).all())
+        for cid, balance in balances.items():
+            assert balance >= 0
+            assert balance == (lots.get(cid) or 0) == (entry_sums.get(cid) or 0)
+            history = ledger.customer(cid).history
+            assert all(e.balance_after >= 0 for e in history)
+            if history:
+                assert history[-1].balance_after == balance
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories(), st.integers(1, 30))
+def test_replay_twice_equals_once_and_incremental_equals_batch(events, step_days):
+    with tempfile.TemporaryDirectory() as tmp:
+        with make(tmp, "batch.db") as batch:
+            batch.ingest(events)
+            batch.run(END)
+            once = ledger_rows(batch)
+            batch.ingest(events)
+            batch.run(END)
+            assert ledger_rows(batch) == once
+        with make(tmp, "steps.db") as steps:
+            ordered = sorted(events, key=lambda e: e.occurred_at)
+            instant = START
+            while instant < END:
+                instant = min(instant + timedelta(days=step_days), END)
+                steps.ingest([e for e in ordered if e.occurred_at <= instant])
+                steps.run(instant)
+            assert ledger_rows(steps) == once

@@ -1,0 +1,1 @@
+"""The ledger on PostgreSQL: migrations, many workers at once, crashes, the outbox."""
