@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from loyaltykit.clock import utc_key
 from loyaltykit.commands import UpdateCustomerProfile
@@ -47,6 +47,19 @@ from loyaltykit.rules.segments import segment_of
 from loyaltykit.rules.versions import ProgramSet
 
 GENERATION = "generation"
+
+# Built once: every run issues these, and on a small ledger building a statement costs
+# more than running it.
+_META = select(t.meta.c.value).where(t.meta.c.key == bindparam("key"))
+_TAKE_LOCK = (update(t.meta).where(t.meta.c.key == GENERATION).values(value=t.meta.c.value)
+              .returning(t.meta.c.value))
+_ANY_CUSTOMER = select(t.customers.c.customer_id).limit(1)
+_PENDING = (
+    select(t.inbox.c.seq, t.inbox.c.kind, t.inbox.c.payload, t.inbox.c.customer_id)
+    .where(t.inbox.c.status == "pending",
+           t.inbox.c.occurred_at <= bindparam("as_of", type_=t.UtcDateTime()))
+    .order_by(t.inbox.c.occurred_at, t.inbox.c.priority, t.inbox.c.event_key)
+    .limit(bindparam("size")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +207,7 @@ def _checked_page(engine: Engine, store: Store, work: _Working, size: int) -> in
 
 
 def _generation(conn: Connection) -> int:
-    value = conn.execute(select(t.meta.c.value).where(t.meta.c.key == GENERATION)).scalar()
+    value = conn.execute(_META, {"key": GENERATION}).scalar()
     return int(value or 0)
 
 
@@ -204,10 +217,10 @@ def _lock(conn: Connection) -> int:
     A no-op UPDATE rather than SELECT ... FOR UPDATE, because on SQLite only a write takes
     the lock that keeps other processes out.
     """
-    insert_ignore(conn, t.meta, [{"key": GENERATION, "value": "0"}])
-    value = conn.execute(update(t.meta).where(t.meta.c.key == GENERATION)
-                         .values(value=t.meta.c.value)
-                         .returning(t.meta.c.value)).scalar_one()
+    value = conn.execute(_TAKE_LOCK).scalar()
+    if value is None:  # the ledger's first page
+        insert_ignore(conn, t.meta, [{"key": GENERATION, "value": "0"}])
+        value = conn.execute(_TAKE_LOCK).scalar_one()
     return int(value)
 
 
@@ -218,16 +231,11 @@ def _dirty(changes: Changes) -> bool:
 
 
 def _is_fresh(conn: Connection) -> bool:
-    return conn.execute(select(func.count()).select_from(
-        select(t.customers.c.customer_id).limit(1).subquery())).scalar() == 0
+    return conn.execute(_ANY_CUSTOMER).first() is None
 
 
 def _pending_page(conn: Connection, as_of: datetime, size: int) -> Sequence[Any]:
-    return conn.execute(
-        select(t.inbox.c.seq, t.inbox.c.kind, t.inbox.c.payload, t.inbox.c.customer_id)
-        .where(t.inbox.c.status == "pending", t.inbox.c.occurred_at <= as_of)
-        .order_by(t.inbox.c.occurred_at, t.inbox.c.priority, t.inbox.c.event_key)
-        .limit(size)).all()
+    return conn.execute(_PENDING, {"as_of": as_of, "size": size}).all()
 
 
 def _order_ids(rows: Sequence[Any]) -> list[str]:
@@ -253,7 +261,6 @@ def _publish_profiles(changes: Changes, world: World, programs: ProgramSet,
 
 
 def _set_watermark(conn: Connection, as_of: datetime) -> None:
-    current = conn.execute(select(t.meta.c.value).where(
-        t.meta.c.key == "processed_until")).scalar()
+    current = conn.execute(_META, {"key": "processed_until"}).scalar()
     if current is None or datetime.fromisoformat(current) < as_of:
         upsert(conn, t.meta, [{"key": "processed_until", "value": as_of.isoformat()}], ["key"])

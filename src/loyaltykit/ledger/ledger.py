@@ -35,6 +35,7 @@ from loyaltykit.errors import ConfigurationError, NotFoundError, RejectedError
 from loyaltykit.events import PRIORITY, Event, PointsRedeemed, to_payload, validate_event
 from loyaltykit.ledger import migrations, queries
 from loyaltykit.ledger import schema as t
+from loyaltykit.ledger.checkpoints import Checkpointer
 from loyaltykit.ledger.known import KnownInLedger
 from loyaltykit.ledger.outbox import CLAIM_LEASE, ClaimingOutbox, Outbox
 from loyaltykit.ledger.store import Store, insert_ignore, upsert
@@ -84,6 +85,8 @@ class Ledger:
         self.engine = engine
         self.outbox = Outbox(engine)
         migrations.ensure_schema(engine)
+        file = migrations.sqlite_file(engine)
+        self._checkpointer = Checkpointer.attach(self, engine, file) if file else None
         for program in programs:
             self.install(program)
         self._programs: ProgramSet | None = None
@@ -288,6 +291,8 @@ class Ledger:
         self.outbox.mark_failed(item_id, error, retriable=retriable)
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.engine.dispose()
 
     def __enter__(self) -> Ledger:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy import BindParameter, Connection, Engine, Table, bindparam, select
 
 from loyaltykit.engine.changes import Changes
 from loyaltykit.engine.state import CustomerState, Lot, OrderState, ReferralState
@@ -25,6 +25,26 @@ from loyaltykit.ledger import bulk
 from loyaltykit.ledger import schema as t
 
 CHUNK = 500
+
+# Built once: an incremental run issues each of these, and building a statement costs more
+# than running it on a small SQLite ledger.
+_IDS: BindParameter[str] = bindparam("ids", expanding=True)
+_AS_OF = bindparam("as_of", type_=t.UtcDateTime())
+_CUSTOMERS = select(t.customers).where(t.customers.c.customer_id.in_(_IDS))
+_OPEN_LOTS = (select(t.lots).where(t.lots.c.customer_id.in_(_IDS), t.lots.c.remaining > 0)
+              .order_by(t.lots.c.credited_at, t.lots.c.lot_key))
+_WINDOW_ORDERS = (select(t.orders).where(t.orders.c.customer_id.in_(_IDS), t.orders.c.in_window)
+                  .order_by(t.orders.c.placed_at))
+_ORDERS = select(t.orders).where(t.orders.c.order_id.in_(_IDS))
+_REFERRALS = select(t.referrals).where(t.referrals.c.referee_id.in_(_IDS))
+_CODE_OWNER = select(t.customers.c.customer_id).where(
+    t.customers.c.referral_code == bindparam("code")).limit(1)
+_DUE_LOTS = select(t.lots.c.customer_id, t.lots.c.lot_key, t.lots.c.expires_at).where(
+    t.lots.c.remaining > 0, t.lots.c.expires_at <= _AS_OF)
+_DUE_REFERRALS = select(t.referrals.c.referee_id, t.referrals.c.due_at).where(
+    t.referrals.c.status == "qualified", t.referrals.c.due_at <= _AS_OF)
+_DUE_REVIEWS = select(t.customers.c.customer_id, t.customers.c.review_at).where(
+    t.customers.c.review_at <= _AS_OF)
 
 
 def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
@@ -77,51 +97,39 @@ class Store:
         found: dict[str, CustomerState] = {}
         with self._connect() as conn:
             for batch in _chunks(ids):
-                for row in conn.execute(select(t.customers).where(
-                        t.customers.c.customer_id.in_(batch))).mappings():
+                for row in conn.execute(_CUSTOMERS, {"ids": batch}).mappings():
                     found[row["customer_id"]] = _customer(row)
-                for row in conn.execute(select(t.lots).where(
-                        t.lots.c.customer_id.in_(batch), t.lots.c.remaining > 0)
-                        .order_by(t.lots.c.credited_at, t.lots.c.lot_key)).mappings():
+                for row in conn.execute(_OPEN_LOTS, {"ids": batch}).mappings():
                     found[row["customer_id"]].lots.append(Lot(**row))
                 if self.window_expires:
-                    for row in conn.execute(select(t.orders).where(
-                            t.orders.c.customer_id.in_(batch), t.orders.c.in_window)
-                            .order_by(t.orders.c.placed_at)).mappings():
+                    for row in conn.execute(_WINDOW_ORDERS, {"ids": batch}).mappings():
                         found[row["customer_id"]].window.append(order_from_row(row))
         return found
 
     def load_orders(self, ids: Iterable[str]) -> dict[str, OrderState]:
         with self._connect() as conn:
             return {row["order_id"]: order_from_row(row) for batch in _chunks(ids)
-                    for row in conn.execute(select(t.orders).where(
-                        t.orders.c.order_id.in_(batch))).mappings()}
+                    for row in conn.execute(_ORDERS, {"ids": batch}).mappings()}
 
     def load_referrals(self, referee_ids: Iterable[str]) -> dict[str, ReferralState]:
         with self._connect() as conn:
             return {row["referee_id"]: ReferralState(**row) for batch in _chunks(referee_ids)
-                    for row in conn.execute(select(t.referrals).where(
-                        t.referrals.c.referee_id.in_(batch))).mappings()}
+                    for row in conn.execute(_REFERRALS, {"ids": batch}).mappings()}
 
     def owner_of_code(self, code: str) -> str | None:
         with self._connect() as conn:
-            return conn.execute(select(t.customers.c.customer_id).where(
-                t.customers.c.referral_code == code).limit(1)).scalar()
+            return conn.execute(_CODE_OWNER, {"code": code}).scalar()
 
     def due_timers(self, as_of: datetime) -> Iterator[tuple[datetime, int, str]]:
         """Timers persisted by earlier runs that fall due by ``as_of``."""
         from loyaltykit.engine.postings import TIMER_EXPIRE, TIMER_REFERRAL, TIMER_REVIEW
 
         with self._connect() as conn:
-            for lot in conn.execute(select(t.lots.c.customer_id, t.lots.c.lot_key,
-                                           t.lots.c.expires_at).where(
-                    t.lots.c.remaining > 0, t.lots.c.expires_at <= as_of)):
+            for lot in conn.execute(_DUE_LOTS, {"as_of": as_of}):
                 yield lot.expires_at, TIMER_EXPIRE, f"{lot.customer_id}\x00{lot.lot_key}"
-            for ref in conn.execute(select(t.referrals.c.referee_id, t.referrals.c.due_at).where(
-                    t.referrals.c.status == "qualified", t.referrals.c.due_at <= as_of)):
+            for ref in conn.execute(_DUE_REFERRALS, {"as_of": as_of}):
                 yield ref.due_at, TIMER_REFERRAL, ref.referee_id
-            for cust in conn.execute(select(t.customers.c.customer_id, t.customers.c.review_at)
-                                     .where(t.customers.c.review_at <= as_of)):
+            for cust in conn.execute(_DUE_REVIEWS, {"as_of": as_of}):
                 yield cust.review_at, TIMER_REVIEW, cust.customer_id
 
     # ------------------------------------------------------------------ profiles owed

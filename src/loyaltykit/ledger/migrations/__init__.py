@@ -163,7 +163,7 @@ def _exclusive(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-def _sqlite_file(engine: Engine) -> Path | None:
+def sqlite_file(engine: Engine) -> Path | None:
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:" or \
             database.startswith("file:"):
@@ -172,7 +172,7 @@ def _sqlite_file(engine: Engine) -> Path | None:
 
 
 def _backup_sqlite(engine: Engine, revision: str) -> Path | None:
-    source = _sqlite_file(engine)
+    source = sqlite_file(engine)
     if source is None or not source.exists():
         return None
     target = source.with_name(f"{source.name}.bak-{revision}")
@@ -190,4 +190,5 @@ def where(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
-__all__ = ["HEAD", "Upgrade", "current", "ensure_schema", "revision_of", "upgrade", "where"]
+__all__ = ["HEAD", "Upgrade", "current", "ensure_schema", "revision_of", "sqlite_file", "upgrade",
+           "where"]
