@@ -30,6 +30,24 @@ def test_rolling_window_downgrades_exactly_when_the_spend_leaves_it(ledger_facto
     assert changes[-1][0] == placed + timedelta(days=30)
 
 
+def test_stored_orders_leave_the_window_one_by_one_in_later_runs(ledger_factory):
+    # Each run after the first reads the customer back and only the orders leaving.
+    tiers = {"window": {"type": "rolling_days", "days": 30}, "levels": LEVELS}
+    ledger = ledger_factory(program(tiers=tiers))
+    start = at(2025, 1, 1)
+    ledger.ingest([customer("c1", start)] + [
+        paid(f"o{n}", "c1", start + timedelta(days=5 * n), "300.00") for n in range(8)])
+    assert tier_at(ledger, "c1", start + timedelta(days=36)) == "gold"  # days 10..35: 1800
+    ledger.ingest([refund("r5", "o5", start + timedelta(days=37), "300.00")])  # day 25
+    expected = {37: ("gold", None), 41: ("gold", None), 46: ("member", "100.00"),
+                51: ("member", "400.00"), 66: ("member", "1000.00")}
+    for day, (tier, missing) in expected.items():
+        assert tier_at(ledger, "c1", start + timedelta(days=day, hours=1)) == tier, day
+        if missing:
+            assert str(ledger.customer("c1").progress) == \
+                f"{missing} CNY more net spend to gold", day
+
+
 def test_grace_period_delays_the_downgrade_and_requalifying_cancels_it(ledger_factory):
     tiers = {"window": {"type": "rolling_days", "days": 30},
              "retention": {"type": "grace_period", "days": 10}, "levels": LEVELS}

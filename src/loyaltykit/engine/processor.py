@@ -41,7 +41,7 @@ class Processor:
         self.changes = changes
         self.timers = timers
         self.postings = Postings(changes, timers)
-        self.tiers = TierReviewer(programs, changes, timers)
+        self.tiers = TierReviewer(programs, changes, timers, world.drop_window_before)
         self.referrals = ReferralHandler(programs, world, changes, timers, self.postings)
 
     # ------------------------------------------------------------------ dispatch

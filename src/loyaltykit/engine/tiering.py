@@ -7,6 +7,7 @@ running out), so tiers are right at any instant without scanning every customer 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from loyaltykit.clock import utc_key
@@ -21,10 +22,12 @@ from loyaltykit.rules.versions import ProgramSet
 
 
 class TierReviewer:
-    def __init__(self, programs: ProgramSet, changes: Changes, timers: Timers) -> None:
+    def __init__(self, programs: ProgramSet, changes: Changes, timers: Timers,
+                 drop_window: Callable[[CustomerState, datetime], list[OrderState]]) -> None:
         self.programs = programs
         self.changes = changes
         self.timers = timers
+        self.drop_window = drop_window
 
     def add_order(self, cs: CustomerState, order: OrderState, at: datetime) -> None:
         program = self.programs.at(at)
@@ -38,8 +41,9 @@ class TierReviewer:
             return
         tiers = program.tiers
         start = window_start(tiers, now, program.tz)
-        if start is not None:
-            self.changes.orders.update(o.order_id for o in cs.window_drop_before(start))
+        first = cs.window_first()
+        if start is not None and first is not None and first < start:
+            self.changes.orders.update(o.order_id for o in self.drop_window(cs, start))
         metrics = Metrics(cs.window_net, cs.window_orders, cs.window_points)
         ids = program.tier_ids()
         best = qualified_index(tiers, metrics, program.currency)
@@ -89,8 +93,9 @@ class TierReviewer:
             due.append(cs.below_since + timedelta(days=grace))
         if cs.tier != program.tier_ids()[0]:
             window = program.tiers.window
-            if isinstance(window, RollingWindow) and cs.window:
-                due.append(cs.window[0].placed_at + timedelta(days=window.days))
+            first = cs.window_first()
+            if isinstance(window, RollingWindow) and first is not None:
+                due.append(first + timedelta(days=window.days))
             boundary = next_window_boundary(program.tiers, now, program.tz)
             if boundary is not None:
                 due.append(boundary)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Protocol
 
 from loyaltykit.engine.state import CustomerState, OrderState, ReferralState
@@ -14,6 +15,8 @@ class StateLoader(Protocol):
     def load_customers(self, ids: Iterable[str]) -> dict[str, CustomerState]: ...
     def load_orders(self, ids: Iterable[str]) -> dict[str, OrderState]: ...
     def load_referrals(self, referee_ids: Iterable[str]) -> dict[str, ReferralState]: ...
+    def load_window(self, customer_id: str, before: datetime
+                    ) -> tuple[list[OrderState], datetime | None]: ...
     def owner_of_code(self, code: str) -> str | None: ...
 
 
@@ -65,6 +68,28 @@ class World:
                     self.orders[order_id] = order
                 else:  # one object per order, so window totals stay consistent
                     cs.window = [existing if o.order_id == order_id else o for o in cs.window]
+
+    def drop_window_before(self, cs: CustomerState, start: datetime) -> list[OrderState]:
+        """Orders placed before ``start`` leave the customer's tier window.
+
+        For a customer loaded from the database only the leaving orders are read, and the
+        placing time of the oldest one that stays: a window holds hundreds of orders for a
+        big customer, and an incremental run should not read them all to drop one.
+        """
+        if cs.window_complete:
+            return cs.window_drop_before(start)
+        assert self.loader is not None, "a customer created in this run has its window"
+        stored, first_staying = self.loader.load_window(cs.customer_id, start)
+        leaving = {o.order_id: self.orders.setdefault(o.order_id, o) for o in stored}
+        leaving.update((o.order_id, o) for o in cs.window if o.placed_at < start)
+        dropped = sorted((o for o in leaving.values() if o.in_window), key=lambda o: o.placed_at)
+        for order in dropped:
+            order.in_window = False
+            cs.window_take(order)
+        cs.window = [o for o in cs.window if o.placed_at >= start]
+        cs.window_first_at = first_staying
+        cs.window_complete = first_staying is None
+        return dropped
 
     def customer(self, customer_id: str) -> CustomerState | None:
         cs = self.customers.get(customer_id)

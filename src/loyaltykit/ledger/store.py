@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, Engine, Table, bindparam, select
+from sqlalchemy import BindParameter, Connection, Engine, Row, Table, bindparam, func, select
 
 from loyaltykit.engine.changes import Changes
 from loyaltykit.engine.state import CustomerState, Lot, OrderState, ReferralState
@@ -25,17 +26,28 @@ from loyaltykit.ledger import bulk
 from loyaltykit.ledger import schema as t
 
 CHUNK = 500
+LEGACY = 0  # a customer row without "window_first" in its counters
 
 # Built once: an incremental run issues each of these, and building a statement costs more
 # than running it on a small SQLite ledger.
 _IDS: BindParameter[str] = bindparam("ids", expanding=True)
 _AS_OF = bindparam("as_of", type_=t.UtcDateTime())
+# Lots and orders come back in their dataclass's field order, to be built positionally: a
+# big customer's window holds hundreds of orders, and name lookups per row showed.
+_LOT = select(*(t.lots.c[f.name] for f in fields(Lot)))
+_ORDER = select(*(t.orders.c[f.name] for f in fields(OrderState)))
 _CUSTOMERS = select(t.customers).where(t.customers.c.customer_id.in_(_IDS))
-_OPEN_LOTS = (select(t.lots).where(t.lots.c.customer_id.in_(_IDS), t.lots.c.remaining > 0)
+_OPEN_LOTS = (_LOT.where(t.lots.c.customer_id.in_(_IDS), t.lots.c.remaining > 0)
               .order_by(t.lots.c.credited_at, t.lots.c.lot_key))
-_WINDOW_ORDERS = (select(t.orders).where(t.orders.c.customer_id.in_(_IDS), t.orders.c.in_window)
+_WINDOW_ORDERS = (_ORDER.where(t.orders.c.customer_id.in_(_IDS), t.orders.c.in_window)
                   .order_by(t.orders.c.placed_at))
-_ORDERS = select(t.orders).where(t.orders.c.order_id.in_(_IDS))
+_ORDERS = _ORDER.where(t.orders.c.order_id.in_(_IDS))
+_BEFORE = bindparam("before", type_=t.UtcDateTime())
+_OF_CUSTOMER = (t.orders.c.customer_id == bindparam("customer_id"), t.orders.c.in_window)
+_WINDOW_BEFORE = (_ORDER.where(*_OF_CUSTOMER, t.orders.c.placed_at < _BEFORE)
+                  .order_by(t.orders.c.placed_at))
+_WINDOW_FIRST_FROM = select(func.min(t.orders.c.placed_at)).where(
+    *_OF_CUSTOMER, t.orders.c.placed_at >= _BEFORE)
 _REFERRALS = select(t.referrals).where(t.referrals.c.referee_id.in_(_IDS))
 _CODE_OWNER = select(t.customers.c.customer_id).where(
     t.customers.c.referral_code == bindparam("code")).limit(1)
@@ -99,17 +111,30 @@ class Store:
             for batch in _chunks(ids):
                 for row in conn.execute(_CUSTOMERS, {"ids": batch}).mappings():
                     found[row["customer_id"]] = _customer(row)
-                for row in conn.execute(_OPEN_LOTS, {"ids": batch}).mappings():
-                    found[row["customer_id"]].lots.append(Lot(**row))
-                if self.window_expires:
-                    for row in conn.execute(_WINDOW_ORDERS, {"ids": batch}).mappings():
-                        found[row["customer_id"]].window.append(order_from_row(row))
+                for lot in conn.execute(_OPEN_LOTS, {"ids": batch}).all():
+                    found[lot.customer_id].lots.append(Lot(*lot))
+                # rows saved before the window was read lazily say nothing of its start
+                legacy = [c for c in batch if c in found and not found[c].window_complete
+                          and found[c].window_first_at is None]
+                if self.window_expires and legacy:
+                    for order in conn.execute(_WINDOW_ORDERS, {"ids": legacy}).all():
+                        found[order.customer_id].window.append(_order(order))
+                for c in legacy:
+                    found[c].window_complete = True
         return found
+
+    def load_window(self, customer_id: str, before: datetime
+                    ) -> tuple[list[OrderState], datetime | None]:
+        """The customer's window orders placed before ``before``; when the next one was."""
+        params = {"customer_id": customer_id, "before": before}
+        with self._connect() as conn:
+            leaving = [_order(row) for row in conn.execute(_WINDOW_BEFORE, params).all()]
+            return leaving, conn.execute(_WINDOW_FIRST_FROM, params).scalar()
 
     def load_orders(self, ids: Iterable[str]) -> dict[str, OrderState]:
         with self._connect() as conn:
-            return {row["order_id"]: order_from_row(row) for batch in _chunks(ids)
-                    for row in conn.execute(_ORDERS, {"ids": batch}).mappings()}
+            return {row.order_id: _order(row) for batch in _chunks(ids)
+                    for row in conn.execute(_ORDERS, {"ids": batch}).all()}
 
     def load_referrals(self, referee_ids: Iterable[str]) -> dict[str, ReferralState]:
         with self._connect() as conn:
@@ -167,6 +192,7 @@ class Store:
 def _customer(row: Any) -> CustomerState:
     counters = dict(row["counters"] or {})
     window = counters.pop("window", [0, 0, 0])
+    first = counters.pop("window_first", LEGACY)
     cs = CustomerState(
         row["customer_id"], row["email"], row["phone"], row["address"],
         date.fromisoformat(row["birthday"]) if row["birthday"] else None,
@@ -175,12 +201,17 @@ def _customer(row: Any) -> CustomerState:
         row["lifetime_earned"], row["first_paid_order_id"], row["last_paid_at"])
     cs.load_counters(counters)
     cs.window_net, cs.window_orders, cs.window_points = window
+    # None: no order can leave the window, nothing to read; LEGACY: read it at once
+    cs.window_complete = first is None
+    cs.window_first_at = datetime.fromisoformat(first) if isinstance(first, str) else None
     return cs
 
 
 def _customer_row(cs: CustomerState) -> dict[str, Any]:
     counters = cs.counters()
     counters["window"] = [cs.window_net, cs.window_orders, cs.window_points]
+    first = cs.window_first()
+    counters["window_first"] = first.isoformat() if first else None
     return {
         "customer_id": cs.customer_id, "email": cs.email, "phone": cs.phone,
         "address": cs.address, "birthday": cs.birthday.isoformat() if cs.birthday else None,
@@ -197,6 +228,13 @@ def order_from_row(row: Any) -> OrderState:
     values = dict(row)
     values["bonuses"] = {k: list(v) for k, v in (values["bonuses"] or {}).items()}
     return OrderState(**values)
+
+
+def _order(row: Row[Any]) -> OrderState:
+    """An order from a row of ``_ORDER`` (columns in field order)."""
+    order = OrderState(*tuple(row))
+    order.bonuses = {k: list(v) for k, v in order.bonuses.items()} if order.bonuses else {}
+    return order
 
 
 def _order_row(o: OrderState) -> dict[str, Any]:
