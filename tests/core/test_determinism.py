@@ -81,3 +81,28 @@ def test_delivery_order_and_duplicates_do_not_matter(ledger_factory):
     shuffled.run(END)
     shuffled.run(END)
     assert ledger_rows(shuffled) == ledger_rows(ordered)
+
+
+def test_a_replay_in_small_pages_equals_one_page(ledger_factory):
+    # Between pages a replay lets go of orders that left the tier window; a refund and a
+    # cancellation months later must find them as they were.
+    late = [refund("r9", "o1", at(2025, 6, 1), "50.00"), cancel("o2", "b", at(2025, 6, 2))]
+    one_page = ledger_factory(program(**PROGRAM))
+    one_page.ingest(EVENTS + late)
+    one_page.run(END)
+    small_pages = ledger_factory(program(**PROGRAM))
+    small_pages.ingest(EVENTS + late)
+    result = small_pages.run(END, page_size=2)
+    assert result.rejected == 0
+    assert ledger_rows(small_pages) == ledger_rows(one_page)
+    assert order_rows(small_pages) == order_rows(one_page)
+    reversals = [e.points for e in small_pages.customer("a").history if e.kind == "reversal"]
+    assert reversals[-1] == -100  # o1 earned 400 (a member day, x2): 50.00 of 200.00 is 100
+
+
+def order_rows(ledger):
+    with ledger.engine.connect() as conn:
+        return conn.execute(select(
+            t.orders.c.order_id, t.orders.c.status, t.orders.c.refunded_minor,
+            t.orders.c.earned, t.orders.c.reversed, t.orders.c.bonuses, t.orders.c.in_window)
+            .order_by(t.orders.c.order_id)).all()

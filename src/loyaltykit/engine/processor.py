@@ -153,7 +153,7 @@ class Processor:
                 cs, key=key, kind="bonus", points=bonus_points, at=ev.occurred_at,
                 rule_id=award.rule_id, program=program, source_event=ev.key,
                 reason=award.trace, order_id=order.order_id)
-            order.bonuses[award.rule_id] = [bonus_points, False, key]
+            order.add_bonus(award.rule_id, bonus_points, key)
 
     @staticmethod
     def _year_capped(cs: CustomerState, cap: int | None, year: int, points: int) -> int:
@@ -233,7 +233,7 @@ class Processor:
                 source_event=source, order_id=order.order_id,
                 reason=f"{why}: reverses {delta} of the {order.earned} points the order earned")
             order.reversed = target
-        if full:
+        if full and order.bonuses:
             for rule_id, bonus in order.bonuses.items():
                 if bonus[1]:
                     continue

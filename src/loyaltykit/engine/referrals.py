@@ -116,7 +116,7 @@ class ReferralHandler:
                 reason=f"{rule_id.split('.')[1]} reward for referral",
                 order_id=order.order_id if order else None)
             if order is not None:  # the referee's reward goes if the order is fully refunded
-                order.bonuses[rule_id] = [reward.points, False, key]
+                order.add_bonus(rule_id, reward.points, key)
         elif isinstance(reward, DiscountReward):
             self.issue_discount(cs, reward.discount, program, key=key, at=at,
                                 reason=f"{rule_id.split('.')[1]} reward for referral")

@@ -92,7 +92,7 @@ class _Working:
         if generation == self.generation:
             return
         fresh = _is_fresh(conn)
-        self.world = World(None if fresh else self.store)
+        self.world = World(self.store, complete=fresh)
         self.timers = Timers()
         if not fresh:
             for due, kind, ref in self.store.due_timers(self.as_of):
@@ -147,6 +147,7 @@ class _Working:
         self.page = dict.fromkeys(self.counts, 0)
         if _dirty(self.changes):
             self.store.save(conn, self.changes, self.world)
+            self.world.evict_settled(self.changes.orders)
             if not last:
                 new = self.changes.customers - self.owed
                 self.store.mark_profiles_due(conn, new, self.as_of)

@@ -41,9 +41,15 @@ class OrderState:
     program_version: int | None = None
     earned: int = 0
     reversed: int = 0
-    # rule_id -> [points, reversed?, entry_key]: fixed bonuses and the referee reward
-    bonuses: dict[str, list[Any]] = field(default_factory=dict)
+    # rule_id -> [points, reversed?, entry_key]: fixed bonuses and the referee reward;
+    # None until the first one (most orders have none, and a replay holds a million)
+    bonuses: dict[str, list[Any]] | None = None
     in_window: bool = False
+
+    def add_bonus(self, rule_id: str, points: int, entry_key: str) -> None:
+        if self.bonuses is None:
+            self.bonuses = {}
+        self.bonuses[rule_id] = [points, False, entry_key]
 
     @property
     def net_minor(self) -> int:
@@ -56,6 +62,8 @@ class OrderState:
 
     @property
     def net_points(self) -> int:
+        if not self.bonuses:
+            return self.earned - self.reversed
         live_bonus: int = sum(b[0] for b in self.bonuses.values() if not b[1])
         return self.earned - self.reversed + live_bonus
 

@@ -23,12 +23,15 @@ class StateLoader(Protocol):
 class World:
     """Customers, orders and referrals touched by a run.
 
-    With ``loader=None`` the world is complete (a replay into an empty ledger), so a miss
-    means "does not exist" without asking the database.
+    A ``complete`` world (a replay into an empty ledger, or ``loader=None``) holds
+    everything that exists, so a miss means "does not exist" without asking the database;
+    the exception is an order it evicted (:meth:`evict_settled`), which the loader reads
+    back when an event names it.
     """
 
-    def __init__(self, loader: StateLoader | None) -> None:
+    def __init__(self, loader: StateLoader | None, *, complete: bool = False) -> None:
         self.loader = loader
+        self.asks = loader is not None and not complete  # ask the loader about misses
         self.customers: dict[str, CustomerState] = {}
         self.orders: dict[str, OrderState] = {}
         self.referrals: dict[str, ReferralState] = {}
@@ -36,10 +39,16 @@ class World:
         self._missing_customers: set[str] = set()
         self._missing_orders: set[str] = set()
         self._missing_referrals: set[str] = set()
+        self._evicted: set[str] = set()  # orders a complete world let go
 
     def prefetch(self, customer_ids: Iterable[str], order_ids: Iterable[str]) -> None:
         """Load a chunk's state in a few queries instead of one per event."""
         if self.loader is None:
+            return
+        if not self.asks:
+            evicted = {o for o in order_ids if o in self._evicted and o not in self.orders}
+            if evicted:
+                self.orders.update(self.loader.load_orders(evicted))
             return
         want_c = {c for c in customer_ids if c not in self.customers} - self._missing_customers
         if want_c:
@@ -91,9 +100,24 @@ class World:
         cs.window_complete = first_staying is None
         return dropped
 
+    def evict_settled(self, order_ids: Iterable[str]) -> None:
+        """Let go of saved orders that are out of the tier window, to bound a replay's memory.
+
+        Such an order no longer moves any total until a refund or a cancellation names it,
+        and then it is read back. Call with orders whose changes are saved.
+        """
+        if self.loader is None:
+            return
+        for order_id in order_ids:
+            order = self.orders.get(order_id)
+            if order is not None and not order.in_window:
+                del self.orders[order_id]
+                if not self.asks:
+                    self._evicted.add(order_id)
+
     def customer(self, customer_id: str) -> CustomerState | None:
         cs = self.customers.get(customer_id)
-        if cs is None and self.loader is not None and customer_id not in self._missing_customers:
+        if cs is None and self.asks and customer_id not in self._missing_customers:
             self.prefetch([customer_id], [])
             cs = self.customers.get(customer_id)
         return cs
@@ -108,7 +132,9 @@ class World:
 
     def order(self, order_id: str) -> OrderState | None:
         order = self.orders.get(order_id)
-        if order is None and self.loader is not None and order_id not in self._missing_orders:
+        if order is None and self.loader is not None and (
+                order_id in self._evicted if not self.asks
+                else order_id not in self._missing_orders):
             self.prefetch([], [order_id])
             order = self.orders.get(order_id)
         return order
@@ -119,7 +145,8 @@ class World:
 
     def referral(self, referee_id: str) -> ReferralState | None:
         ref = self.referrals.get(referee_id)
-        if ref is None and self.loader is not None and referee_id not in self._missing_referrals:
+        if ref is None and self.asks and referee_id not in self._missing_referrals:
+            assert self.loader is not None
             found = self.loader.load_referrals([referee_id])
             self.referrals.update(found)
             if referee_id not in found:
@@ -133,7 +160,8 @@ class World:
 
     def owner_of(self, code: str) -> str | None:
         owner = self.code_owner.get(code)
-        if owner is None and self.loader is not None:
+        if owner is None and self.asks:
+            assert self.loader is not None
             owner = self.loader.owner_of_code(code)
             if owner is not None:
                 self.code_owner[code] = owner

@@ -226,14 +226,15 @@ def _customer_row(cs: CustomerState) -> dict[str, Any]:
 def order_from_row(row: Any) -> OrderState:
     """An order's engine state from its row (queries read the same rows)."""
     values = dict(row)
-    values["bonuses"] = {k: list(v) for k, v in (values["bonuses"] or {}).items()}
+    values["bonuses"] = {k: list(v) for k, v in values["bonuses"].items()} \
+        if values["bonuses"] else None
     return OrderState(**values)
 
 
 def _order(row: Row[Any]) -> OrderState:
     """An order from a row of ``_ORDER`` (columns in field order)."""
     order = OrderState(*tuple(row))
-    order.bonuses = {k: list(v) for k, v in order.bonuses.items()} if order.bonuses else {}
+    order.bonuses = {k: list(v) for k, v in order.bonuses.items()} if order.bonuses else None
     return order
 
 
@@ -242,7 +243,7 @@ def _order_row(o: OrderState) -> dict[str, Any]:
         "order_id": o.order_id, "customer_id": o.customer_id, "placed_at": o.placed_at,
         "amount_minor": o.amount_minor, "refunded_minor": o.refunded_minor, "status": o.status,
         "cancelled_at": o.cancelled_at, "program_version": o.program_version,
-        "earned": o.earned, "reversed": o.reversed, "bonuses": o.bonuses,
+        "earned": o.earned, "reversed": o.reversed, "bonuses": o.bonuses or {},
         "in_window": o.in_window,
     }
 
