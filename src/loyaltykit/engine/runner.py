@@ -95,8 +95,11 @@ class _Working:
         self.world = World(self.store, complete=fresh)
         self.timers = Timers()
         if not fresh:
+            owners = set()
             for due, kind, ref in self.store.due_timers(self.as_of):
                 self.timers.push(due, kind, ref)
+                owners.add(ref.split("\x00", 1)[0])  # the customer each timer is about
+            self.world.prefetch(owners, ())  # a few queries, not a few per timer
         self.processor = Processor(self.programs, self.world, self.changes, self.timers)
         self.generation = generation
         self.owed = set()  # another worker's last transaction may have published them
