@@ -8,6 +8,8 @@ expiry cheap.
 from __future__ import annotations
 
 import heapq
+from collections import deque
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 from loyaltykit.clock import utc_key
@@ -31,24 +33,66 @@ def micros(instant: datetime) -> int:
 
 
 class Timers:
-    """Future work (lot expiry, delayed referral rewards, tier reviews) in due order."""
+    """Future work (lot expiry, delayed referral rewards, tier reviews) in due order.
+
+    Ties at one instant go by kind, then by reference ("customer\\x00lot" for an expiry).
+    Lot expiries are most of the timers and mostly arrive in due order (a replay credits
+    lots in time order, and expiry is a fixed number of days), so they wait in a queue
+    holding the lot itself; only one that would jump the queue goes to the heap. At a
+    million orders that is 600,000 timers without a heap entry and reference string each.
+    """
 
     def __init__(self) -> None:
         self._heap: list[tuple[int, int, str, datetime]] = []
+        self._lots: deque[Lot] = deque()  # expiries in (due, customer, lot key) order
+        self._lots_due: deque[int] = deque()  # the same expiries' due times, in micros
+        self._last: tuple[int, str, str] | None = None  # the queue's last (due, customer, lot)
 
     def push(self, due: datetime, kind: int, ref: str) -> None:
         heapq.heappush(self._heap, (micros(due), kind, ref, due))
 
+    def push_expiry(self, lot: Lot) -> None:
+        assert lot.expires_at is not None
+        key = (micros(lot.expires_at), lot.customer_id, lot.lot_key)
+        if self._last is None or key >= self._last:
+            self._lots.append(lot)
+            self._lots_due.append(key[0])
+            self._last = key
+        else:
+            self.push(lot.expires_at, TIMER_EXPIRE, f"{lot.customer_id}\x00{lot.lot_key}")
+
     def peek(self) -> int | None:
         """When the next timer is due, in :func:`micros`."""
-        return self._heap[0][0] if self._heap else None
+        if not self._lots_due:
+            return self._heap[0][0] if self._heap else None
+        return min(self._lots_due[0], self._heap[0][0]) if self._heap else self._lots_due[0]
 
-    def pop(self) -> tuple[datetime, int, str]:
+    def pop(self) -> tuple[datetime, int, str | Lot]:
+        if self._lots and (not self._heap or self._queue_first()):
+            self._lots_due.popleft()
+            lot = self._lots.popleft()
+            if not self._lots:
+                self._last = None
+            assert lot.expires_at is not None
+            return lot.expires_at, TIMER_EXPIRE, lot
         _, kind, ref, due = heapq.heappop(self._heap)
         return due, kind, ref
 
+    def due_by(self, limit: datetime) -> Iterator[tuple[datetime, int, str | Lot]]:
+        """Take the timers due at or before ``limit``, in order."""
+        bound = micros(limit)
+        while (due := self.peek()) is not None and due <= bound:
+            yield self.pop()
+
+    def _queue_first(self) -> bool:
+        head, top = self._lots_due[0], self._heap[0]
+        if head != top[0]:
+            return head < top[0]
+        lot = self._lots[0]  # a tie at one instant: compare as two heap entries would
+        return (TIMER_EXPIRE, f"{lot.customer_id}\x00{lot.lot_key}") < (top[1], top[2])
+
     def __len__(self) -> int:
-        return len(self._heap)
+        return len(self._heap) + len(self._lots)
 
 
 class Postings:
@@ -68,7 +112,7 @@ class Postings:
         cs.lifetime_earned += points
         self.changes.lot_created(lot)
         if expires is not None:
-            self.timers.push(expires, TIMER_EXPIRE, f"{cs.customer_id}\x00{key}")
+            self.timers.push_expiry(lot)
         self._entry(cs, key=key, kind=kind, points=points, at=at, rule_id=rule_id,
                     program_id=program.id, version=program.version, source_event=source_event,
                     reason=reason, order_id=order_id, lot_key=key)

@@ -12,7 +12,7 @@ from datetime import datetime
 from loyaltykit.engine.changes import Changes
 from loyaltykit.engine.postings import TIMER_EXPIRE, TIMER_REFERRAL, TIMER_REVIEW, Postings, Timers
 from loyaltykit.engine.referrals import ReferralHandler
-from loyaltykit.engine.state import CustomerState, OrderState
+from loyaltykit.engine.state import CustomerState, Lot, OrderState
 from loyaltykit.engine.tiering import TierReviewer
 from loyaltykit.engine.world import World
 from loyaltykit.events import (
@@ -60,16 +60,19 @@ class Processor:
         elif isinstance(event, PointsRedeemed):
             self._redeemed(event)
 
-    def fire(self, due: datetime, kind: int, ref: str) -> None:
+    def fire(self, due: datetime, kind: int, ref: str | Lot) -> None:
         if kind == TIMER_EXPIRE:
-            customer_id, lot_key = ref.split("\x00", 1)
+            customer_id, lot_key = ((ref.customer_id, ref.lot_key) if isinstance(ref, Lot)
+                                    else ref.split("\x00", 1))
             cs = self.world.customer(customer_id)
             if cs is not None:
                 self.postings.expire(cs, lot_key, due, self.programs.id)
                 self.tiers.review(cs, due)
         elif kind == TIMER_REFERRAL:
+            assert isinstance(ref, str)
             self.referrals.mature(ref, due)
         elif kind == TIMER_REVIEW:
+            assert isinstance(ref, str)
             cs = self.world.customer(ref)
             if cs is not None and cs.review_at is not None and cs.review_at <= due:
                 self.tiers.review(cs, due)

@@ -37,7 +37,7 @@ from sqlalchemy import Connection, Engine, bindparam, select, update
 from loyaltykit.clock import utc_key
 from loyaltykit.commands import UpdateCustomerProfile
 from loyaltykit.engine.changes import Changes
-from loyaltykit.engine.postings import Timers, micros
+from loyaltykit.engine.postings import Timers
 from loyaltykit.engine.processor import Processor, Rejected
 from loyaltykit.engine.world import World
 from loyaltykit.events import from_payload
@@ -111,9 +111,8 @@ class _Working:
         self.generation = None
 
     def fire_until(self, limit: datetime) -> None:
-        bound = micros(limit)
-        while (due := self.timers.peek()) is not None and due <= bound:
-            self.processor.fire(*self.timers.pop())
+        for timer in self.timers.due_by(limit):
+            self.processor.fire(*timer)
             self.page["timers"] += 1
 
     def apply(self, rows: Sequence[Any]) -> None:

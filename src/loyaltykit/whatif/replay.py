@@ -193,18 +193,10 @@ def replay(programs: ProgramSet, events: Sequence[Event], as_of: datetime,
 
 
 def _fire_until(processor: Processor, timers: Timers, limit: datetime) -> int:
-    """Fire every timer due by ``limit``, as the runner does before each event.
-
-    Uses only ``pop`` and ``push`` (the next timer goes back if it is not due yet), so the
-    loop does not depend on how the engine encodes due times inside its heap.
-    """
+    """Fire every timer due by ``limit``, as the runner does before each event."""
     fired = 0
-    while len(timers):
-        due, kind, ref = timers.pop()
-        if due > limit:
-            timers.push(due, kind, ref)
-            break
-        processor.fire(due, kind, ref)
+    for timer in timers.due_by(limit):
+        processor.fire(*timer)
         fired += 1
     return fired
 
