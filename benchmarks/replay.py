@@ -113,7 +113,8 @@ def latency(db: Path, customers: int, count: int) -> dict[str, float]:
     ids = [f"C{i:06d}" for i in range(1, customers + 1, 97)]
 
     def order(n: int, at: datetime) -> OrderPaid:
-        return OrderPaid(f"bench-{n}", ids[n % len(ids)], at, Decimal("88.00"), currency)
+        return OrderPaid(f"bench-{at:%Y%m%d%H%M}", ids[n % len(ids)], at, Decimal("88.00"),
+                         currency)
 
     # 1. as a webhook receiver: ingest the order and run the clock to it, which also fires
     #    the timers that fell due since the previous order; both commits included
