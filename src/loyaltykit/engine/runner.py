@@ -91,7 +91,7 @@ class _Working:
         """Start over from the database if anyone wrote since this worker's last page."""
         if generation == self.generation:
             return
-        fresh = _is_fresh(conn)
+        fresh = generation == 0 and _is_fresh(conn)  # a saved page means a used ledger
         self.world = World(self.store, complete=fresh)
         self.timers = Timers()
         if not fresh:
@@ -132,13 +132,13 @@ class _Working:
         """The run's last step: timers up to ``as_of``, owed profiles, the watermark."""
         self.fire_until(self.as_of)
         # (the database gives instants back in UTC; this run's keep the caller's offset)
-        owed = {c: self.as_of if at == self.as_of else at
-                for c, at in self.store.profiles_due(conn).items()}
+        recorded = self.store.profiles_due(conn)
+        owed = {c: self.as_of if at == self.as_of else at for c, at in recorded.items()}
         owed.update(dict.fromkeys(self.changes.customers, self.as_of))
         self.world.prefetch(owed, ())
         _publish_profiles(self.changes, self.world, self.programs, owed)
         _set_watermark(conn, self.as_of)
-        if owed:
+        if recorded:
             self.store.clear_profiles_due(conn)
 
     def save(self, conn: Connection, *, last: bool) -> None:

@@ -17,9 +17,22 @@ from dataclasses import fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, Engine, Row, Table, bindparam, func, select
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Engine,
+    Row,
+    Table,
+    bindparam,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 
 from loyaltykit.engine.changes import Changes
+from loyaltykit.engine.postings import TIMER_EXPIRE, TIMER_REFERRAL, TIMER_REVIEW
 from loyaltykit.engine.state import CustomerState, Lot, OrderState, ReferralState
 from loyaltykit.engine.world import World
 from loyaltykit.ledger import bulk
@@ -51,12 +64,16 @@ _WINDOW_FIRST_FROM = select(func.min(t.orders.c.placed_at)).where(
 _REFERRALS = select(t.referrals).where(t.referrals.c.referee_id.in_(_IDS))
 _CODE_OWNER = select(t.customers.c.customer_id).where(
     t.customers.c.referral_code == bindparam("code")).limit(1)
-_DUE_LOTS = select(t.lots.c.customer_id, t.lots.c.lot_key, t.lots.c.expires_at).where(
-    t.lots.c.remaining > 0, t.lots.c.expires_at <= _AS_OF)
-_DUE_REFERRALS = select(t.referrals.c.referee_id, t.referrals.c.due_at).where(
-    t.referrals.c.status == "qualified", t.referrals.c.due_at <= _AS_OF)
-_DUE_REVIEWS = select(t.customers.c.customer_id, t.customers.c.review_at).where(
-    t.customers.c.review_at <= _AS_OF)
+_DUE_TIMERS = union_all(  # (due, kind, customer or referee, lot key of an expiry)
+    select(t.lots.c.expires_at.label("due"), literal_column(str(TIMER_EXPIRE)).label("kind"),
+           t.lots.c.customer_id.label("ref"), t.lots.c.lot_key.label("lot"))
+    .where(t.lots.c.remaining > 0, t.lots.c.expires_at <= _AS_OF),
+    select(t.referrals.c.due_at, literal_column(str(TIMER_REFERRAL)),
+           t.referrals.c.referee_id, null())
+    .where(t.referrals.c.status == "qualified", t.referrals.c.due_at <= _AS_OF),
+    select(t.customers.c.review_at, literal_column(str(TIMER_REVIEW)),
+           t.customers.c.customer_id, null())
+    .where(t.customers.c.review_at <= _AS_OF))
 
 
 def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
@@ -147,15 +164,9 @@ class Store:
 
     def due_timers(self, as_of: datetime) -> Iterator[tuple[datetime, int, str]]:
         """Timers persisted by earlier runs that fall due by ``as_of``."""
-        from loyaltykit.engine.postings import TIMER_EXPIRE, TIMER_REFERRAL, TIMER_REVIEW
-
         with self._connect() as conn:
-            for lot in conn.execute(_DUE_LOTS, {"as_of": as_of}):
-                yield lot.expires_at, TIMER_EXPIRE, f"{lot.customer_id}\x00{lot.lot_key}"
-            for ref in conn.execute(_DUE_REFERRALS, {"as_of": as_of}):
-                yield ref.due_at, TIMER_REFERRAL, ref.referee_id
-            for cust in conn.execute(_DUE_REVIEWS, {"as_of": as_of}):
-                yield cust.review_at, TIMER_REVIEW, cust.customer_id
+            for due, kind, ref, lot in conn.execute(_DUE_TIMERS, {"as_of": as_of}).all():
+                yield due, kind, ref if lot is None else f"{ref}\x00{lot}"
 
     # ------------------------------------------------------------------ profiles owed
 
