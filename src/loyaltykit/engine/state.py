@@ -91,12 +91,11 @@ class CustomerState:
     year_earned: dict[int, int] = field(default_factory=dict)
     referrer_rewards: dict[int, int] = field(default_factory=dict)
     lots: list[Lot] = field(default_factory=list)
-    # The orders in the tier window that can leave it, in placed order. A customer loaded
-    # from the database starts with ``window_complete`` False: the list then holds only
-    # the orders added since, and ``window_first_at`` says when the oldest such order in
-    # the database was placed; the world reads stored orders only as they leave.
+    # The orders in the tier window that can leave it, in placed order. For a customer
+    # loaded from the database whose stored window is not empty, ``window_first_at`` says
+    # when its oldest order was placed and the list holds only the orders added since; the
+    # world reads stored orders only as they leave (None: the list is the whole window).
     window: list[OrderState] = field(default_factory=list)
-    window_complete: bool = True
     window_first_at: datetime | None = None
     window_net: int = 0
     window_orders: int = 0
@@ -148,13 +147,13 @@ class CustomerState:
     def window_first(self) -> datetime | None:
         """When the oldest order that can still leave the window was placed."""
         listed = self.window[0].placed_at if self.window else None
-        if self.window_complete or self.window_first_at is None:
+        if self.window_first_at is None:
             return listed
         return self.window_first_at if listed is None else min(listed, self.window_first_at)
 
     def window_drop_before(self, start: datetime) -> list[OrderState]:
         """Orders placed before ``start`` leave the window (the list is in placed order)."""
-        assert self.window_complete, "complete the window before dropping orders"
+        assert self.window_first_at is None, "the stored window is not read"
         k = 0
         while k < len(self.window) and self.window[k].placed_at < start:
             self.window[k].in_window = False

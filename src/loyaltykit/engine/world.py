@@ -85,7 +85,7 @@ class World:
         placing time of the oldest one that stays: a window holds hundreds of orders for a
         big customer, and an incremental run should not read them all to drop one.
         """
-        if cs.window_complete:
+        if cs.window_first_at is None:
             return cs.window_drop_before(start)
         assert self.loader is not None, "a customer created in this run has its window"
         stored, first_staying = self.loader.load_window(cs.customer_id, start)
@@ -97,7 +97,6 @@ class World:
             cs.window_take(order)
         cs.window = [o for o in cs.window if o.placed_at >= start]
         cs.window_first_at = first_staying
-        cs.window_complete = first_staying is None
         return dropped
 
     def evict_settled(self, order_ids: Iterable[str]) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, and_, case, func, or_, select
 
 from loyaltykit.errors import NotFoundError
 from loyaltykit.ledger import schema as t
-from loyaltykit.ledger.store import order_from_row
+from loyaltykit.ledger.store import ORDER_ROWS, order_from_row
 from loyaltykit.money import value_of_points
 from loyaltykit.rules.segments import SEGMENTS, segment_of
 from loyaltykit.rules.tiers import Metrics, Progress, progress_to_next, window_start
@@ -166,9 +166,9 @@ def _window_metrics(engine: Engine, programs: ProgramSet, customer_id: str,
     if start is None:
         return None
     with engine.connect() as conn:
-        rows = conn.execute(select(t.orders).where(
+        rows = conn.execute(ORDER_ROWS.where(
             t.orders.c.customer_id == customer_id, t.orders.c.in_window,
-            t.orders.c.placed_at >= start, t.orders.c.placed_at <= as_of)).mappings().all()
+            t.orders.c.placed_at >= start, t.orders.c.placed_at <= as_of)).all()
     orders = [order_from_row(r) for r in rows]
     return Metrics(sum(o.net_minor for o in orders), sum(1 for o in orders if o.counts),
                    sum(o.net_points for o in orders))

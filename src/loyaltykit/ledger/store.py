@@ -39,7 +39,6 @@ from loyaltykit.ledger import bulk
 from loyaltykit.ledger import schema as t
 
 CHUNK = 500
-LEGACY = 0  # a customer row without "window_first" in its counters
 
 # Built once: an incremental run issues each of these, and building a statement costs more
 # than running it on a small SQLite ledger.
@@ -48,16 +47,16 @@ _AS_OF = bindparam("as_of", type_=t.UtcDateTime())
 # Lots and orders come back in their dataclass's field order, to be built positionally: a
 # big customer's window holds hundreds of orders, and name lookups per row showed.
 _LOT = select(*(t.lots.c[f.name] for f in fields(Lot)))
-_ORDER = select(*(t.orders.c[f.name] for f in fields(OrderState)))
+ORDER_ROWS = select(*(t.orders.c[f.name] for f in fields(OrderState)))
 _CUSTOMERS = select(t.customers).where(t.customers.c.customer_id.in_(_IDS))
 _OPEN_LOTS = (_LOT.where(t.lots.c.customer_id.in_(_IDS), t.lots.c.remaining > 0)
               .order_by(t.lots.c.credited_at, t.lots.c.lot_key))
-_WINDOW_ORDERS = (_ORDER.where(t.orders.c.customer_id.in_(_IDS), t.orders.c.in_window)
+_WINDOW_ORDERS = (ORDER_ROWS.where(t.orders.c.customer_id.in_(_IDS), t.orders.c.in_window)
                   .order_by(t.orders.c.placed_at))
-_ORDERS = _ORDER.where(t.orders.c.order_id.in_(_IDS))
+_ORDERS = ORDER_ROWS.where(t.orders.c.order_id.in_(_IDS))
 _BEFORE = bindparam("before", type_=t.UtcDateTime())
 _OF_CUSTOMER = (t.orders.c.customer_id == bindparam("customer_id"), t.orders.c.in_window)
-_WINDOW_BEFORE = (_ORDER.where(*_OF_CUSTOMER, t.orders.c.placed_at < _BEFORE)
+_WINDOW_BEFORE = (ORDER_ROWS.where(*_OF_CUSTOMER, t.orders.c.placed_at < _BEFORE)
                   .order_by(t.orders.c.placed_at))
 _WINDOW_FIRST_FROM = select(func.min(t.orders.c.placed_at)).where(
     *_OF_CUSTOMER, t.orders.c.placed_at >= _BEFORE)
@@ -126,18 +125,16 @@ class Store:
         found: dict[str, CustomerState] = {}
         with self._connect() as conn:
             for batch in _chunks(ids):
+                legacy = []  # rows saved before the window was read lazily: read it now
                 for row in conn.execute(_CUSTOMERS, {"ids": batch}).mappings():
                     found[row["customer_id"]] = _customer(row)
+                    if "window_first" not in (row["counters"] or {}):
+                        legacy.append(row["customer_id"])
                 for lot in conn.execute(_OPEN_LOTS, {"ids": batch}).all():
                     found[lot.customer_id].lots.append(Lot(*lot))
-                # rows saved before the window was read lazily say nothing of its start
-                legacy = [c for c in batch if c in found and not found[c].window_complete
-                          and found[c].window_first_at is None]
                 if self.window_expires and legacy:
                     for order in conn.execute(_WINDOW_ORDERS, {"ids": legacy}).all():
-                        found[order.customer_id].window.append(_order(order))
-                for c in legacy:
-                    found[c].window_complete = True
+                        found[order.customer_id].window.append(order_from_row(order))
         return found
 
     def load_window(self, customer_id: str, before: datetime
@@ -145,12 +142,12 @@ class Store:
         """The customer's window orders placed before ``before``; when the next one was."""
         params = {"customer_id": customer_id, "before": before}
         with self._connect() as conn:
-            leaving = [_order(row) for row in conn.execute(_WINDOW_BEFORE, params).all()]
+            leaving = [order_from_row(row) for row in conn.execute(_WINDOW_BEFORE, params).all()]
             return leaving, conn.execute(_WINDOW_FIRST_FROM, params).scalar()
 
     def load_orders(self, ids: Iterable[str]) -> dict[str, OrderState]:
         with self._connect() as conn:
-            return {row.order_id: _order(row) for batch in _chunks(ids)
+            return {row.order_id: order_from_row(row) for batch in _chunks(ids)
                     for row in conn.execute(_ORDERS, {"ids": batch}).all()}
 
     def load_referrals(self, referee_ids: Iterable[str]) -> dict[str, ReferralState]:
@@ -203,7 +200,7 @@ class Store:
 def _customer(row: Any) -> CustomerState:
     counters = dict(row["counters"] or {})
     window = counters.pop("window", [0, 0, 0])
-    first = counters.pop("window_first", LEGACY)
+    first = counters.pop("window_first", None)
     cs = CustomerState(
         row["customer_id"], row["email"], row["phone"], row["address"],
         date.fromisoformat(row["birthday"]) if row["birthday"] else None,
@@ -212,9 +209,7 @@ def _customer(row: Any) -> CustomerState:
         row["lifetime_earned"], row["first_paid_order_id"], row["last_paid_at"])
     cs.load_counters(counters)
     cs.window_net, cs.window_orders, cs.window_points = window
-    # None: no order can leave the window, nothing to read; LEGACY: read it at once
-    cs.window_complete = first is None
-    cs.window_first_at = datetime.fromisoformat(first) if isinstance(first, str) else None
+    cs.window_first_at = datetime.fromisoformat(first) if first else None
     return cs
 
 
@@ -234,16 +229,8 @@ def _customer_row(cs: CustomerState) -> dict[str, Any]:
     }
 
 
-def order_from_row(row: Any) -> OrderState:
-    """An order's engine state from its row (queries read the same rows)."""
-    values = dict(row)
-    values["bonuses"] = {k: list(v) for k, v in values["bonuses"].items()} \
-        if values["bonuses"] else None
-    return OrderState(**values)
-
-
-def _order(row: Row[Any]) -> OrderState:
-    """An order from a row of ``_ORDER`` (columns in field order)."""
+def order_from_row(row: Row[Any]) -> OrderState:
+    """An order's engine state from a row of :data:`ORDER_ROWS` (queries read them too)."""
     order = OrderState(*tuple(row))
     order.bonuses = {k: list(v) for k, v in order.bonuses.items()} if order.bonuses else None
     return order
