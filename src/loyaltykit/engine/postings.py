@@ -27,6 +27,11 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MICROSECOND = timedelta(microseconds=1)
 
 
+def expiry_ref(customer_id: str, lot_key: str) -> str:
+    """How a lot-expiry timer names its lot; orders like (customer, lot key)."""
+    return f"{customer_id}\x00{lot_key}"
+
+
 def micros(instant: datetime) -> int:
     """Exact integer microseconds since the epoch: cheap to compare, unlike aware datetimes."""
     return (instant - EPOCH) // MICROSECOND
@@ -59,7 +64,7 @@ class Timers:
             self._lots_due.append(key[0])
             self._last = key
         else:
-            self.push(lot.expires_at, TIMER_EXPIRE, f"{lot.customer_id}\x00{lot.lot_key}")
+            self.push(lot.expires_at, TIMER_EXPIRE, expiry_ref(lot.customer_id, lot.lot_key))
 
     def peek(self) -> int | None:
         """When the next timer is due, in :func:`micros`."""
@@ -89,7 +94,7 @@ class Timers:
         if head != top[0]:
             return head < top[0]
         lot = self._lots[0]  # a tie at one instant: compare as two heap entries would
-        return (TIMER_EXPIRE, f"{lot.customer_id}\x00{lot.lot_key}") < (top[1], top[2])
+        return (TIMER_EXPIRE, expiry_ref(lot.customer_id, lot.lot_key)) < (top[1], top[2])
 
     def __len__(self) -> int:
         return len(self._heap) + len(self._lots)

@@ -85,10 +85,11 @@ class Ledger:
         self.engine = engine
         self.outbox = Outbox(engine)
         migrations.ensure_schema(engine)
-        file = migrations.sqlite_file(engine)
-        self._checkpointer = Checkpointer.attach(self, engine, file) if file else None
         for program in programs:
             self.install(program)
+        # started last: a refused program leaves no thread behind
+        file = migrations.sqlite_file(engine)
+        self._checkpointer = Checkpointer.attach(self, engine, file) if file else None
         self._programs: ProgramSet | None = None
 
     # ------------------------------------------------------------------ programs

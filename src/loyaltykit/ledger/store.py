@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 
 from loyaltykit.engine.changes import Changes
-from loyaltykit.engine.postings import TIMER_EXPIRE, TIMER_REFERRAL, TIMER_REVIEW
+from loyaltykit.engine.postings import TIMER_EXPIRE, TIMER_REFERRAL, TIMER_REVIEW, expiry_ref
 from loyaltykit.engine.state import CustomerState, Lot, OrderState, ReferralState
 from loyaltykit.engine.world import World
 from loyaltykit.ledger import bulk
@@ -163,7 +163,7 @@ class Store:
         """Timers persisted by earlier runs that fall due by ``as_of``."""
         with self._connect() as conn:
             for due, kind, ref, lot in conn.execute(_DUE_TIMERS, {"as_of": as_of}).all():
-                yield due, kind, ref if lot is None else f"{ref}\x00{lot}"
+                yield due, kind, ref if lot is None else expiry_ref(ref, lot)
 
     # ------------------------------------------------------------------ profiles owed
 
