@@ -23,6 +23,9 @@ incremental runs equal one batch.
 The customers a run touches are recorded with each page (``lk_profiles_due``); the run's
 last transaction publishes one profile command for each of them, including those left by a
 run that was killed or by a worker still going, so no profile update is lost with a crash.
+It also publishes the customers whose lifecycle segment changed with time alone since the
+previous run (an index on the last paid order finds them), so a shop's "at_risk" tag is
+pushed when the customer turns at risk, not at their next order.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from loyaltykit.engine.world import World
 from loyaltykit.events import from_payload
 from loyaltykit.ledger import schema as t
 from loyaltykit.ledger.store import Store, insert_ignore, upsert
-from loyaltykit.rules.segments import segment_of
+from loyaltykit.rules.segments import segment_of, thresholds
 from loyaltykit.rules.versions import ProgramSet
 
 GENERATION = "generation"
@@ -135,9 +138,17 @@ class _Working:
         recorded = self.store.profiles_due(conn)
         owed = {c: self.as_of if at == self.as_of else at for c, at in recorded.items()}
         owed.update(dict.fromkeys(self.changes.customers, self.as_of))
+        previous = _watermark(conn)
+        if previous is not None and previous < self.as_of:
+            ages = [age for at in (previous, self.as_of)
+                    for age in thresholds(self.programs.current_or_first(at).segments)]
+            owed.update(dict.fromkeys(
+                self.store.segment_crossings(conn, previous, self.as_of, ages), self.as_of))
         self.world.prefetch(owed, ())
         _publish_profiles(self.changes, self.world, self.programs, owed)
-        _set_watermark(conn, self.as_of)
+        if previous is None or previous < self.as_of:
+            upsert(conn, t.meta, [{"key": "processed_until", "value": self.as_of.isoformat()}],
+                   ["key"])
         if recorded:
             self.store.clear_profiles_due(conn)
 
@@ -263,7 +274,6 @@ def _publish_profiles(changes: Changes, world: World, programs: ProgramSet,
             segment=segment, as_of=as_of), as_of)
 
 
-def _set_watermark(conn: Connection, as_of: datetime) -> None:
+def _watermark(conn: Connection) -> datetime | None:
     current = conn.execute(_META, {"key": "processed_until"}).scalar()
-    if current is None or datetime.fromisoformat(current) < as_of:
-        upsert(conn, t.meta, [{"key": "processed_until", "value": as_of.isoformat()}], ["key"])
+    return None if current is None else datetime.fromisoformat(current)

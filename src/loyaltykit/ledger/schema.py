@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 
 #: The Alembic revision this module describes; ``loyaltykit db upgrade`` brings a database here.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 
 
 def Key(length: int) -> String:
@@ -140,6 +140,7 @@ customers = Table(
 )
 Index("ix_customers_code", customers.c.referral_code)
 Index("ix_customers_review", customers.c.review_at)
+Index("ix_customers_last_paid", customers.c.last_paid_at)
 
 orders = Table(
     "lk_orders", metadata,

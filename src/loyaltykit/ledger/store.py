@@ -11,14 +11,16 @@ engine with a single connection (an in-memory ledger) is never asked for a secon
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     BindParameter,
+    CompoundSelect,
     Connection,
     Engine,
     Row,
@@ -73,6 +75,16 @@ _DUE_TIMERS = union_all(  # (due, kind, customer or referee, lot key of an expir
     select(t.customers.c.review_at, literal_column(str(TIMER_REVIEW)),
            t.customers.c.customer_id, null())
     .where(t.customers.c.review_at <= _AS_OF))
+
+
+@functools.cache
+def _last_paid_in(ranges: int) -> CompoundSelect[Any]:
+    """Customers whose last paid order falls in one of ``ranges`` ranges: one statement,
+    each branch an index range scan."""
+    last_paid, date = t.customers.c.last_paid_at, t.UtcDateTime()
+    return union_all(*(select(t.customers.c.customer_id).where(
+        last_paid >= bindparam(f"from{n}", type_=date),
+        last_paid < bindparam(f"before{n}", type_=date)) for n in range(ranges)))
 
 
 def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
@@ -166,6 +178,17 @@ class Store:
                 yield due, kind, ref if lot is None else expiry_ref(ref, lot)
 
     # ------------------------------------------------------------------ profiles owed
+
+    def segment_crossings(self, conn: Connection, since: datetime, until: datetime,
+                          ages: Iterable[timedelta]) -> set[str]:
+        """Customers whose last paid order passed one of ``ages`` in ``(since, until]``:
+        their segment changed with time alone."""
+        distinct = sorted(set(ages))
+        bounds = {}
+        for n, age in enumerate(distinct):
+            bounds[f"from{n}"], bounds[f"before{n}"] = since - age, until - age
+        return set(conn.execute(_last_paid_in(len(distinct)), bounds).scalars())
+
 
     def profiles_due(self, conn: Connection) -> dict[str, datetime]:
         return {r.customer_id: r.as_of for r in conn.execute(select(t.profiles_due))}
