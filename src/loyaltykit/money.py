@@ -64,7 +64,13 @@ def from_minor(minor: int, currency: str) -> Decimal:
 
 
 def format_money(minor: int, currency: str) -> str:
-    return f"{from_minor(minor, currency)} {currency}"
+    """``12345, "CNY"`` -> ``"123.45 CNY"``; in integers, as every ledger entry's reason
+    formats an amount or two."""
+    exponent = currency_exponent(currency)
+    if exponent == 0:
+        return f"{minor} {currency}"
+    whole, fraction = divmod(abs(minor), 10**exponent)
+    return f"{'-' if minor < 0 else ''}{whole}.{fraction:0{exponent}d} {currency}"
 
 
 def value_of_points(points: int, point_value: Decimal, currency: str) -> Decimal:

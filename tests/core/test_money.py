@@ -1,8 +1,17 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from loyaltykit.money import Rounding, currency_exponent, divide, from_minor, to_minor
+from loyaltykit.money import (
+    Rounding,
+    currency_exponent,
+    divide,
+    format_money,
+    from_minor,
+    to_minor,
+)
 
 
 @pytest.mark.parametrize(("num", "den", "policy", "expected"), [
@@ -37,3 +46,17 @@ def test_points_are_valued_once_so_sub_cent_point_values_work():
     assert value_of_points(101, Decimal("0.005"), "CNY") == Decimal("0.50")  # half even
     assert value_of_points(103, Decimal("0.005"), "CNY") == Decimal("0.52")
     assert value_of_points(7, Decimal("1.5"), "JPY") == Decimal("10")
+
+
+@pytest.mark.parametrize(("minor", "currency", "text"), [
+    (12345, "CNY", "123.45 CNY"), (5, "CNY", "0.05 CNY"), (-5, "CNY", "-0.05 CNY"),
+    (0, "CNY", "0.00 CNY"), (-120000, "USD", "-1200.00 USD"), (1500, "JPY", "1500 JPY"),
+    (1, "BHD", "0.001 BHD"),
+])
+def test_amounts_in_reasons_read_as_the_currency_writes_them(minor, currency, text):
+    assert format_money(minor, currency) == text
+
+
+@given(st.integers(-10**15, 10**15), st.sampled_from(["CNY", "JPY", "BHD"]))
+def test_formatted_amounts_are_the_decimal_amounts(minor, currency):
+    assert format_money(minor, currency) == f"{from_minor(minor, currency)} {currency}"

@@ -127,7 +127,7 @@ class Processor:
     def _earn(self, cs: CustomerState, order: OrderState, ev: OrderPaid, program: Program,
               is_first: bool) -> None:
         plan = plan_for(program)
-        local_day = ev.occurred_at.astimezone(program.tz).date()
+        local_day = ev.occurred_at.astimezone(plan.tz).date()
         lines = [Line(ln.sku, ln.category, to_minor(ln.amount, program.currency))
                  for ln in ev.lines] if plan.has_line_rules else []
         earned = plan.order_points(order.amount_minor, local_day, cs.tier, lines)

@@ -8,7 +8,9 @@ running out), so tiers are right at any instant without scanning every customer 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from loyaltykit.clock import utc_key
 from loyaltykit.commands import SetCustomerTags
@@ -39,16 +41,17 @@ class TierReviewer:
         program = self.programs.at(now)
         if program is None or program.tiers is None:
             return
-        tiers = program.tiers
-        start = window_start(tiers, now, program.tz)
+        plan = _plan_for(program)
+        start = (now - plan.rolling_start if plan.rolling_start is not None
+                 else window_start(program.tiers, now, plan.tz))
         first = cs.window_first()
         if start is not None and first is not None and first < start:
             self.changes.orders.update(o.order_id for o in self.drop_window(cs, start))
         metrics = Metrics(cs.window_net, cs.window_orders, cs.window_points)
-        ids = program.tier_ids()
-        best = qualified_index(tiers, metrics, program.currency)
-        current = ids.index(cs.tier) if cs.tier in ids else None
-        grace = tiers.retention.days if isinstance(tiers.retention, GracePeriod) else 0
+        ids = plan.ids
+        best = qualified_index(program.tiers, metrics, program.currency)
+        current = plan.index.get(cs.tier or "")
+        grace = plan.grace
         if current is None:
             why = "entry tier" if cs.tier is None else f"tier {cs.tier} is not in {program.label}"
             self._change(cs, ids[best], now, program,
@@ -59,13 +62,13 @@ class TierReviewer:
         elif best < current:
             if cs.below_since is None:
                 cs.below_since = now
-            if grace == 0 or now >= cs.below_since + timedelta(days=grace):
+            if grace == 0 or now >= cs.below_since + plan.grace_period:
                 held = "" if grace == 0 else f" after a {grace}-day grace period"
                 self._change(cs, ids[best], now, program, f"no longer qualifies{held}: "
                              f"{_describe(metrics, program.currency)}")
-        if cs.tier in ids and best >= ids.index(cs.tier):
+        if best >= plan.index.get(cs.tier or "", len(ids)):
             cs.below_since = None
-        self._schedule(cs, now, program, grace)
+        self._schedule(cs, now, program, plan)
         self.changes.customers.add(cs.customer_id)
 
     def _change(self, cs: CustomerState, to: str, now: datetime, program: Program,
@@ -86,24 +89,59 @@ class TierReviewer:
         if add or remove:
             self.changes.command(SetCustomerTags(f"tags:{key}", cs.customer_id, add, remove), now)
 
-    def _schedule(self, cs: CustomerState, now: datetime, program: Program, grace: int) -> None:
-        assert program.tiers is not None
-        due: list[datetime] = []
-        if cs.below_since is not None and grace:
-            due.append(cs.below_since + timedelta(days=grace))
-        if cs.tier != program.tier_ids()[0]:
-            window = program.tiers.window
+    def _schedule(self, cs: CustomerState, now: datetime, program: Program,
+                  plan: _TierPlan) -> None:
+        next_due = None
+        if cs.below_since is not None and plan.grace:
+            next_due = cs.below_since + plan.grace_period
+        if cs.tier != plan.ids[0]:
             first = cs.window_first()
-            if isinstance(window, RollingWindow) and first is not None:
-                due.append(first + timedelta(days=window.days))
-            boundary = next_window_boundary(program.tiers, now, program.tz)
-            if boundary is not None:
-                due.append(boundary)
-        next_due = min(due) if due else None
+            if plan.rolling is not None and first is not None:
+                leaves = first + plan.rolling
+                next_due = leaves if next_due is None else min(next_due, leaves)
+            if plan.rolling is None:
+                assert program.tiers is not None
+                boundary = next_window_boundary(program.tiers, now, plan.tz)
+                if boundary is not None:
+                    next_due = boundary if next_due is None else min(next_due, boundary)
         if next_due != cs.review_at:
             cs.review_at = next_due
             if next_due is not None:
                 self.timers.push(next_due, TIMER_REVIEW, cs.customer_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _TierPlan:
+    """What every review of one program needs, worked out once (reviews are hot)."""
+
+    ids: list[str]
+    index: dict[str, int]
+    grace: int
+    grace_period: timedelta
+    rolling: timedelta | None  # how long an order counts, for a rolling window
+    rolling_start: timedelta | None  # now - this = the earliest instant still counted
+    tz: ZoneInfo
+
+
+_PLANS: dict[int, tuple[Program, _TierPlan]] = {}
+
+
+def _plan_for(program: Program) -> _TierPlan:
+    found = _PLANS.get(id(program))
+    if found is None or found[0] is not program:
+        assert program.tiers is not None
+        ids = program.tier_ids()
+        retention, window = program.tiers.retention, program.tiers.window
+        grace = retention.days if isinstance(retention, GracePeriod) else 0
+        rolling = timedelta(days=window.days) if isinstance(window, RollingWindow) else None
+        plan = _TierPlan(ids, {tier: i for i, tier in enumerate(ids)}, grace,
+                         timedelta(days=grace), rolling,
+                         None if rolling is None else rolling - timedelta(microseconds=1),
+                         program.tz)
+        if len(_PLANS) > 64:
+            _PLANS.clear()
+        found = _PLANS[id(program)] = (program, plan)
+    return found[1]
 
 
 def _describe(m: Metrics, currency: str) -> str:

@@ -68,8 +68,10 @@ class EarningPlan:
         earning = program.earning
         self.program = program
         self.currency = program.currency
+        self.tz = program.tz
         self.points_per = earning.base.points
         self.amount_unit = to_minor(earning.base.amount, program.currency)
+        self.unit_text = format_money(self.amount_unit, program.currency)
         self.rounding = earning.base.rounding
         self.combine = earning.combine
         self.per_order_cap = earning.caps.per_order
@@ -93,6 +95,7 @@ class EarningPlan:
         self.has_line_rules = bool(self.categories or self.skus)
         self.bonuses = earning.bonuses
         self.bonus_min = {b.id: to_minor(b.min_amount, program.currency) for b in self.bonuses}
+        self._days: dict[date, tuple[tuple[str, Decimal], ...]] = {}  # a shop's few hundred days
         self._combos: dict[tuple[tuple[str, Decimal], ...], tuple[int, int]] = {}
         tiers = program.tiers
         self.tier_factor = {
@@ -101,6 +104,12 @@ class EarningPlan:
     # ------------------------------------------------------------------ multipliers
 
     def calendar_factors(self, day: date) -> list[tuple[str, Decimal]]:
+        known = self._days.get(day)
+        if known is None:
+            known = self._days[day] = tuple(self._calendar_factors(day))
+        return list(known)
+
+    def _calendar_factors(self, day: date) -> list[tuple[str, Decimal]]:
         found = list(self.dates.get(day, ()))
         last_day = calendar.monthrange(day.year, day.month)[1]
         for m in self.member_days:
@@ -151,7 +160,7 @@ class EarningPlan:
         if tier_factor != 1 and tier_id is not None:
             order_factors.append((f"tier.{tier_id}", tier_factor))
         base_text = (f"{format_money(amount_minor, self.currency)} at {self.points_per} pt per "
-                     f"{format_money(self.amount_unit, self.currency)}")
+                     f"{self.unit_text}")
         line_total = sum(line.amount_minor for line in lines)
         if not order_factors and not (self.has_line_rules and line_total > 0):
             points = divide(amount_minor * self.points_per, self.amount_unit, self.rounding)

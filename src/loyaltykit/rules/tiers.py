@@ -120,8 +120,14 @@ def qualified_index(tiers: Tiers, metrics: Metrics, currency: str) -> int:
         if not needs:
             best = index
             continue
-        met = (values[m] >= need for m, need in needs)
-        if any(met) if match_any else all(met):
+        # a loop rather than any()/all() over a generator: reviews are hot
+        for m, need in needs:
+            if (values[m] >= need) == match_any:  # one met ("any") or one missed ("all")
+                met = match_any
+                break
+        else:
+            met = not match_any  # none met ("any") or all met ("all")
+        if met:
             best = index
     return best
 
