@@ -4,13 +4,16 @@
 (a fresh file) and on ``[postgresql]`` (a fresh schema of a database owned by this pytest
 process; see tests/postgres/server.py). PostgreSQL is given with ``--db-url URL`` or
 LOYALTYKIT_TEST_PG_URL; without it the PostgreSQL half is skipped with the reason, except
-under CI=true, where a missing or unreachable server fails it.
+under CI=true, where a missing or unreachable server fails it. ``scratch_ledger_url`` is the
+same per backend, for tests that open a ledger per Hypothesis example.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -60,6 +63,31 @@ def ledger_url_factory(backend: str, request: pytest.FixtureRequest,
     yield make
     for url in made:
         server.drop_schema(url)
+
+
+@pytest.fixture
+def scratch_ledger_url(backend: str, request: pytest.FixtureRequest,
+                       tmp_path: Path) -> Callable[[], AbstractContextManager[str]]:
+    """``with scratch_ledger_url() as url:`` where to open a new, empty ledger on the backend
+    under test, removed again on exit (close the ledger first): for property tests, where
+    one test runs many Hypothesis examples, each needing its own ledger, and shrinking a
+    failure can run hundreds more."""
+    if backend == "sqlite":
+        @contextmanager
+        def sqlite_file() -> Iterator[str]:
+            with tempfile.TemporaryDirectory(dir=tmp_path) as directory:
+                yield str(Path(directory) / "ledger.db")
+        return sqlite_file
+    server: PgServer = request.getfixturevalue("pg_server")
+
+    @contextmanager
+    def pg_schema() -> Iterator[str]:
+        url = server.new_schema()
+        try:
+            yield url
+        finally:
+            server.drop_schema(url)
+    return pg_schema
 
 
 @pytest.fixture
