@@ -2,16 +2,21 @@
 
 Everything here reads the append-only tables, so any figure can be recomputed as of an
 earlier instant (balances from entries, tiers from tier changes).
+
+Each read model runs all its SELECTs in one :func:`snapshot`, so its figures agree with each
+other (customer count, liability, entry sums) even while a run commits pages meanwhile.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, or_, select
+from sqlalchemy import Connection, Engine, and_, case, func, or_, select
 
 from loyaltykit.errors import NotFoundError
 from loyaltykit.ledger import schema as t
@@ -111,10 +116,45 @@ class CustomerRow:
     segment: str
 
 
-def history(engine: Engine, customer_id: str) -> list[EntryView]:
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection whose reads all see one committed state of the ledger, then nothing.
+
+    Without it every SELECT sees the latest commit: PostgreSQL's READ COMMITTED takes a new
+    snapshot per statement, and the sqlite3 driver sends no BEGIN before a SELECT, so each
+    one reads the WAL on its own. PostgreSQL gets a REPEATABLE READ, READ ONLY transaction.
+    SQLite gets a deferred BEGIN of our own (its snapshot starts at the first SELECT), the way
+    SQLAlchemy documents for the sqlite3 driver: the driver's own BEGIN handling is switched
+    off for this connection (``isolation_level=None``, which SQLAlchemy names AUTOCOMMIT and
+    restores when the connection goes back to the pool), and the transaction, which never
+    writes, is rolled back at the end.
+    """
     with engine.connect() as conn:
-        rows = conn.execute(select(t.entries).where(t.entries.c.customer_id == customer_id)
-                            .order_by(t.entries.c.seq)).mappings().all()
+        if conn.dialect.name != "sqlite":
+            options: dict[str, Any] = {"isolation_level": "REPEATABLE READ"}
+            if conn.dialect.name == "postgresql":
+                options["postgresql_readonly"] = True
+            yield conn.execution_options(**options)
+            return  # closing the connection rolls the read-only transaction back
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        driver: Any = conn.connection.driver_connection
+        began = not driver.in_transaction  # else the driver opened one (autocommit=False)
+        if began:
+            conn.exec_driver_sql("BEGIN")
+        try:
+            yield conn
+        finally:
+            if began and driver.in_transaction:
+                conn.exec_driver_sql("ROLLBACK")
+
+
+def history(bind: Engine | Connection, customer_id: str) -> list[EntryView]:
+    """A customer's entries in order; on ``bind``, or a connection of its own from an engine."""
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            return history(conn, customer_id)
+    rows = bind.execute(select(t.entries).where(t.entries.c.customer_id == customer_id)
+                        .order_by(t.entries.c.seq)).mappings().all()
     return [EntryView(r["entry_key"], r["kind"], r["points"], r["forgiven"], r["balance_after"],
                       r["effective_at"], r["rule_id"], r["program_version"], r["source_event"],
                       r["order_id"], r["reason"]) for r in rows]
@@ -123,7 +163,7 @@ def history(engine: Engine, customer_id: str) -> list[EntryView]:
 def customer_view(engine: Engine, programs: ProgramSet, customer_id: str,
                   as_of: datetime) -> CustomerView:
     program = programs.current_or_first(as_of)
-    with engine.connect() as conn:
+    with snapshot(engine) as conn:
         row = conn.execute(select(t.customers).where(
             t.customers.c.customer_id == customer_id)).mappings().first()
         if row is None:
@@ -137,8 +177,9 @@ def customer_view(engine: Engine, programs: ProgramSet, customer_id: str,
         tiers = conn.execute(select(t.tier_changes.c.changed_at, t.tier_changes.c.from_tier,
                                     t.tier_changes.c.to_tier, t.tier_changes.c.reason).where(
             t.tier_changes.c.customer_id == customer_id).order_by(t.tier_changes.c.seq)).all()
-    window = _window_metrics(engine, programs, customer_id, as_of) or Metrics(
-        *(row["counters"] or {}).get("window", [0, 0, 0]))
+        entries = history(conn, customer_id)
+        window = _window_metrics(conn, programs, customer_id, as_of) or Metrics(
+            *(row["counters"] or {}).get("window", [0, 0, 0]))
     progress = None
     discount = Decimal(0)
     if program.tiers is not None and row["tier"] in program.tier_ids():
@@ -152,11 +193,11 @@ def customer_view(engine: Engine, programs: ProgramSet, customer_id: str,
         lifetime_earned=row["lifetime_earned"], discount_percent=discount,
         next_expiry=(expiry.expires_at, expiry.remaining) if expiry else None,
         referred_by=(ref.referrer_id, ref.status, ref.reason) if ref else None,
-        history=history(engine, customer_id),
+        history=entries,
         tier_history=[(r.changed_at, r.from_tier, r.to_tier, r.reason) for r in tiers])
 
 
-def _window_metrics(engine: Engine, programs: ProgramSet, customer_id: str,
+def _window_metrics(conn: Connection, programs: ProgramSet, customer_id: str,
                     as_of: datetime) -> Metrics | None:
     """Tier-window activity exactly at ``as_of`` (stored totals only move at reviews)."""
     program = programs.current_or_first(as_of)
@@ -165,10 +206,9 @@ def _window_metrics(engine: Engine, programs: ProgramSet, customer_id: str,
     start = window_start(program.tiers, as_of, program.tz)
     if start is None:
         return None
-    with engine.connect() as conn:
-        rows = conn.execute(ORDER_ROWS.where(
-            t.orders.c.customer_id == customer_id, t.orders.c.in_window,
-            t.orders.c.placed_at >= start, t.orders.c.placed_at <= as_of)).all()
+    rows = conn.execute(ORDER_ROWS.where(
+        t.orders.c.customer_id == customer_id, t.orders.c.in_window,
+        t.orders.c.placed_at >= start, t.orders.c.placed_at <= as_of)).all()
     orders = [order_from_row(r) for r in rows]
     return Metrics(sum(o.net_minor for o in orders), sum(1 for o in orders if o.counts),
                    sum(o.net_points for o in orders))
@@ -176,7 +216,7 @@ def _window_metrics(engine: Engine, programs: ProgramSet, customer_id: str,
 
 def report(engine: Engine, programs: ProgramSet, as_of: datetime) -> Report:
     program = programs.current_or_first(as_of)
-    with engine.connect() as conn:
+    with snapshot(engine) as conn:
         customers = conn.execute(select(t.customers.c.tier, t.customers.c.last_paid_at,
                                         t.customers.c.balance)).all()
         kinds = dict(conn.execute(select(t.entries.c.kind, func.sum(t.entries.c.points))
@@ -233,7 +273,7 @@ def export_customers(engine: Engine, programs: ProgramSet, as_of: datetime) -> l
     program = programs.current_or_first(as_of)
     e = t.entries.c
     credit = e.kind.in_(["earn", "bonus", "referral"])
-    with engine.connect() as conn:
+    with snapshot(engine) as conn:
         ids = conn.execute(select(t.customers.c.customer_id).where(or_(
             t.customers.c.first_seen_at <= as_of, t.customers.c.first_seen_at.is_(None)))
             .order_by(t.customers.c.customer_id)).scalars().all()
