@@ -56,6 +56,8 @@ GENERATION = "generation"
 _META = select(t.meta.c.value).where(t.meta.c.key == bindparam("key"))
 _TAKE_LOCK = (update(t.meta).where(t.meta.c.key == GENERATION).values(value=t.meta.c.value)
               .returning(t.meta.c.value))
+_SET_GENERATION = (update(t.meta).where(t.meta.c.key == GENERATION)
+                   .values(value=bindparam("generation")))
 _ANY_CUSTOMER = select(t.customers.c.customer_id).limit(1)
 _PENDING = (
     select(t.inbox.c.seq, t.inbox.c.kind, t.inbox.c.payload, t.inbox.c.customer_id)
@@ -167,8 +169,7 @@ class _Working:
                 self.owed |= new
             assert self.generation is not None
             self.generation += 1
-            conn.execute(update(t.meta).where(t.meta.c.key == GENERATION)
-                         .values(value=str(self.generation)))
+            conn.execute(_SET_GENERATION, {"generation": str(self.generation)})
         self.changes.clear()
 
 
@@ -210,13 +211,14 @@ def _checked_page(engine: Engine, store: Store, work: _Working, size: int) -> in
             work.sync(conn, _generation(conn))
             rows = _pending_page(conn, work.as_of, size)
             work.apply(rows)
-        with engine.begin() as conn, store.bound(conn):
-            if _lock(conn) != work.generation:
-                work.forget()
-                continue
-            if len(rows) < size:
-                work.finish(conn)
-            work.save(conn, last=len(rows) < size)
+            conn.rollback()  # reads only; one connection for both halves saves a checkout
+            with conn.begin():
+                if _lock(conn) != work.generation:
+                    work.forget()
+                    continue
+                if len(rows) < size:
+                    work.finish(conn)
+                work.save(conn, last=len(rows) < size)
         return len(rows)
 
 

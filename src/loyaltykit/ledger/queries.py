@@ -169,7 +169,7 @@ def customer_view(engine: Engine, programs: ProgramSet, customer_id: str,
         if row is None:
             raise NotFoundError(f"no customer {customer_id!r} in this ledger")
         expiry = conn.execute(select(t.lots.c.expires_at, t.lots.c.remaining).where(
-            t.lots.c.customer_id == customer_id, t.lots.c.remaining > 0,
+            t.lots.c.customer_id == customer_id, t.OPEN_LOT,
             t.lots.c.expires_at.is_not(None)).order_by(t.lots.c.expires_at).limit(1)).first()
         ref = conn.execute(select(t.referrals.c.referrer_id, t.referrals.c.status,
                                   t.referrals.c.reason).where(

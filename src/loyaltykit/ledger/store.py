@@ -51,7 +51,7 @@ _AS_OF = bindparam("as_of", type_=t.UtcDateTime())
 _LOT = select(*(t.lots.c[f.name] for f in fields(Lot)))
 ORDER_ROWS = select(*(t.orders.c[f.name] for f in fields(OrderState)))
 _CUSTOMERS = select(t.customers).where(t.customers.c.customer_id.in_(_IDS))
-_OPEN_LOTS = (_LOT.where(t.lots.c.customer_id.in_(_IDS), t.lots.c.remaining > 0)
+_OPEN_LOTS = (_LOT.where(t.lots.c.customer_id.in_(_IDS), t.OPEN_LOT)
               .order_by(t.lots.c.credited_at, t.lots.c.lot_key))
 _WINDOW_ORDERS = (ORDER_ROWS.where(t.orders.c.customer_id.in_(_IDS), t.orders.c.in_window)
                   .order_by(t.orders.c.placed_at))
@@ -62,13 +62,14 @@ _WINDOW_BEFORE = (ORDER_ROWS.where(*_OF_CUSTOMER, t.orders.c.placed_at < _BEFORE
                   .order_by(t.orders.c.placed_at))
 _WINDOW_FIRST_FROM = select(func.min(t.orders.c.placed_at)).where(
     *_OF_CUSTOMER, t.orders.c.placed_at >= _BEFORE)
+_PROFILES_DUE = select(t.profiles_due)
 _REFERRALS = select(t.referrals).where(t.referrals.c.referee_id.in_(_IDS))
 _CODE_OWNER = select(t.customers.c.customer_id).where(
     t.customers.c.referral_code == bindparam("code")).limit(1)
 _DUE_TIMERS = union_all(  # (due, kind, customer or referee, lot key of an expiry)
     select(t.lots.c.expires_at.label("due"), literal_column(str(TIMER_EXPIRE)).label("kind"),
            t.lots.c.customer_id.label("ref"), t.lots.c.lot_key.label("lot"))
-    .where(t.lots.c.remaining > 0, t.lots.c.expires_at <= _AS_OF),
+    .where(t.OPEN_LOT, t.lots.c.expires_at <= _AS_OF),
     select(t.referrals.c.due_at, literal_column(str(TIMER_REFERRAL)),
            t.referrals.c.referee_id, null())
     .where(t.referrals.c.status == "qualified", t.referrals.c.due_at <= _AS_OF),
@@ -191,7 +192,7 @@ class Store:
 
 
     def profiles_due(self, conn: Connection) -> dict[str, datetime]:
-        return {r.customer_id: r.as_of for r in conn.execute(select(t.profiles_due))}
+        return {r.customer_id: r.as_of for r in conn.execute(_PROFILES_DUE)}
 
     def mark_profiles_due(self, conn: Connection, customer_ids: Iterable[str],
                           as_of: datetime) -> None:
