@@ -82,10 +82,10 @@ _DUE_TIMERS = union_all(  # (due, kind, customer or referee, lot key of an expir
 def _last_paid_in(ranges: int) -> CompoundSelect[Any]:
     """Customers whose last paid order falls in one of ``ranges`` ranges: one statement,
     each branch an index range scan."""
-    last_paid, date = t.customers.c.last_paid_at, t.UtcDateTime()
+    last_paid, instant = t.customers.c.last_paid_at, t.UtcDateTime()
     return union_all(*(select(t.customers.c.customer_id).where(
-        last_paid >= bindparam(f"from{n}", type_=date),
-        last_paid < bindparam(f"before{n}", type_=date)) for n in range(ranges)))
+        last_paid >= bindparam(f"from{n}", type_=instant),
+        last_paid < bindparam(f"before{n}", type_=instant)) for n in range(ranges)))
 
 
 def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
@@ -185,11 +185,10 @@ class Store:
         """Customers whose last paid order passed one of ``ages`` in ``(since, until]``:
         their segment changed with time alone."""
         distinct = sorted(set(ages))
-        bounds = {}
+        bounds: dict[str, datetime] = {}
         for n, age in enumerate(distinct):
             bounds[f"from{n}"], bounds[f"before{n}"] = since - age, until - age
         return set(conn.execute(_last_paid_in(len(distinct)), bounds).scalars())
-
 
     def profiles_due(self, conn: Connection) -> dict[str, datetime]:
         return {r.customer_id: r.as_of for r in conn.execute(_PROFILES_DUE)}
