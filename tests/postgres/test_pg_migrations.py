@@ -101,6 +101,14 @@ def index_definitions(engine: Engine) -> dict[str, str]:
     return {name: " ".join(sql.replace('"', "").split()) for name, sql in rows}
 
 
+def check_definitions(engine: Engine) -> dict[tuple[str, str], str]:
+    """Every CHECK constraint as the database spells it (Alembic does not compare them)."""
+    reflect = inspect(engine)
+    return {(table.name, check["name"]): " ".join(check["sqltext"].split())
+            for table in t.metadata.sorted_tables
+            for check in reflect.get_check_constraints(table.name)}
+
+
 def test_the_revisions_build_exactly_the_tables_of_the_schema_module(
         ledger_url_factory: Callable[[], str]) -> None:
     migrated = engine_for(ledger_url_factory())
@@ -111,6 +119,7 @@ def test_the_revisions_build_exactly_the_tables_of_the_schema_module(
         assert migrations.current(migrated) == migrations.HEAD
         Ledger(created)
         assert index_definitions(migrated) == index_definitions(created)
+        assert check_definitions(migrated) == check_definitions(created)
     finally:
         migrated.dispose()
         created.dispose()
