@@ -35,9 +35,9 @@ HOT = {
 
 @pytest.mark.parametrize("name", HOT)
 def test_hot_statements_use_an_index(tmp_path: Path, name: str) -> None:
-    ledger = open_ledger(tmp_path / "ledger.db", SUITE_PROGRAM)
     statement: Executable = HOT[name]
-    with ledger.engine.connect() as conn:
+    with open_ledger(tmp_path / "ledger.db", SUITE_PROGRAM) as ledger, \
+            ledger.engine.connect() as conn:
         compiled = statement.compile(dialect=conn.dialect)
         params: list[object] = []
         for name_ in compiled.positiontup or ():
@@ -46,6 +46,5 @@ def test_hot_statements_use_an_index(tmp_path: Path, name: str) -> None:
         expanded = str(compiled).replace("(__[POSTCOMPILE_ids])", "(?, ?)")
         plan = [row[-1] for row in conn.exec_driver_sql(
             "EXPLAIN QUERY PLAN " + expanded, tuple(params))]
-    ledger.close()
     scans = [step for step in plan if step.startswith("SCAN ")]
     assert not scans, f"{name}: {plan}"

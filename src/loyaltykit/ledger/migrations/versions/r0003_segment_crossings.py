@@ -49,20 +49,19 @@ CHECKS = [
 ]
 
 
-def _replace_checks(new: int) -> None:
-    tables = dict.fromkeys(table for table, *_ in CHECKS)
-    for table in tables:
+def _replace_checks(*, upgrading: bool) -> None:
+    for table in dict.fromkeys(table for table, *_ in CHECKS):
         with op.batch_alter_table(table) as batch:
-            for _, name, *conditions in (c for c in CHECKS if c[0] == table):
+            for _, name, before, after in (c for c in CHECKS if c[0] == table):
                 batch.drop_constraint(name, type_="check")
-                batch.create_check_constraint(name, conditions[new])
+                batch.create_check_constraint(name, after if upgrading else before)
 
 
 def upgrade() -> None:
     op.create_index("ix_customers_last_paid", "lk_customers", ["last_paid_at"])
-    _replace_checks(1)
+    _replace_checks(upgrading=True)
 
 
 def downgrade() -> None:
-    _replace_checks(0)
+    _replace_checks(upgrading=False)
     op.drop_index("ix_customers_last_paid", "lk_customers")
