@@ -35,6 +35,7 @@ EVENTS = [
     paid("o4", "b", at(2025, 2, 20), "99.99"),
     cancel("o4", "b", at(2025, 2, 21)),
     paid("o5", "a", at(2025, 4, 30), "80.00"),
+    customer("b", at(2025, 5, 2), phone="2", email="b@example.com"),  # contact data changed
 ]
 
 
@@ -48,7 +49,10 @@ def ledger_rows(ledger):
                              .order_by(t.tier_changes.c.change_key)).all()
         lots = conn.execute(select(t.lots.c.lot_key, t.lots.c.remaining)
                             .order_by(t.lots.c.lot_key)).all()
-    return entries, tiers, lots
+        # every column: a saved row is updated in part, a new one inserted whole
+        customers = conn.execute(select(t.customers).order_by(t.customers.c.customer_id)).all()
+        orders = conn.execute(select(t.orders).order_by(t.orders.c.order_id)).all()
+    return entries, tiers, lots, customers, orders
 
 
 END = at(2025, 8, 1)

@@ -18,6 +18,7 @@ class Changes:
     new_lots: dict[str, Lot] = field(default_factory=dict)
     changed_lots: dict[str, Lot] = field(default_factory=dict)
     customers: set[str] = field(default_factory=set)
+    profiles: set[str] = field(default_factory=set)  # customers whose contact data changed
     orders: set[str] = field(default_factory=set)
     referrals: set[str] = field(default_factory=set)
     events: list[tuple[int, str, str | None]] = field(default_factory=list)
@@ -48,7 +49,7 @@ class Changes:
             getattr(self, name).clear()
         for name in ("new_lots", "changed_lots"):
             getattr(self, name).clear()
-        for name in ("customers", "orders", "referrals"):
+        for name in ("customers", "profiles", "orders", "referrals"):
             getattr(self, name).clear()
 
     def __len__(self) -> int:

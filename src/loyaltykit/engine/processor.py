@@ -94,6 +94,7 @@ class Processor:
             cs.referral_code = ev.referral_code
             self.world.code_owner[ev.referral_code] = cs.customer_id
         self.changes.customers.add(cs.customer_id)
+        self.changes.profiles.add(cs.customer_id)
         if cs.tier is None:
             self.tiers.review(cs, ev.occurred_at)
 

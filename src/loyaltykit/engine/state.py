@@ -45,6 +45,8 @@ class OrderState:
     # None until the first one (most orders have none, and a replay holds a million)
     bonuses: dict[str, list[Any]] | None = None
     in_window: bool = False
+    # the database has a row for it: later saves update only what an order's events change
+    stored: bool = False
 
     def add_bonus(self, rule_id: str, points: int, entry_key: str) -> None:
         if self.bonuses is None:
@@ -100,6 +102,8 @@ class CustomerState:
     window_net: int = 0
     window_orders: int = 0
     window_points: int = 0
+    # the database has a row for it: later saves update only the columns events change
+    stored: bool = False
 
     def add_lot(self, lot: Lot) -> None:
         """Keep lots ordered by credit time so FIFO holds even for late events."""
