@@ -8,13 +8,13 @@ million entries, lots and orders). Other databases use SQLAlchemy's dialect inse
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from functools import cache
 from operator import itemgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Boolean, Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -24,15 +24,25 @@ Convert = Callable[[Any], Any]
 
 
 def _sqlite_datetime(value: datetime | None) -> str | None:
+    """UTC text as :class:`UtcDateTime` stores it; events are decoded to UTC already, so
+    most values skip the conversion (a replay converts millions)."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
-    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if value.tzinfo is not timezone.utc:
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
+        value = value.astimezone(timezone.utc)
+    return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
+
+
+def json_text(value: Any) -> str:
+    """JSON for the ledger's JSON columns: orjson, four to ten times the standard library's
+    speed on the small documents a replay writes a million of."""
+    return orjson.dumps(value).decode()
 
 
 def _sqlite_json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)
+    return None if value is None else json_text(value)
 
 
 def _sqlite_bool(value: Any) -> int | None:
@@ -54,9 +64,11 @@ def _converters(table: Table, columns: tuple[str, ...]) -> tuple[tuple[int, Conv
     return tuple(out)
 
 
-def _sqlite_rows(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[tuple[str, ...],
-                                                                         list[tuple[Any, ...]]]:
-    columns = tuple(rows[0])
+def _sqlite_rows(table: Table, rows: Sequence[dict[str, Any]], last: str | None = None
+                 ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """Driver-ready value tuples, in the order of the first row's keys (``last`` moved to
+    the end, where an UPDATE's WHERE wants it)."""
+    columns = tuple(rows[0]) if last is None else (*(c for c in rows[0] if c != last), last)
     convert = _converters(table, columns)
     pick = itemgetter(*columns)
     values: list[tuple[Any, ...]] = []
@@ -117,14 +129,10 @@ def update_by_key(conn: Connection, table: Table, key: str, rows: Sequence[dict[
     if not rows:
         return
     if conn.dialect.name == "sqlite":
-        columns, values = _sqlite_rows(table, rows)
-        others = [c for c in columns if c != key]
-        index = columns.index(key)
-        sql = (f"UPDATE {table.name} SET {', '.join(f'{c} = ?' for c in others)} "
+        columns, values = _sqlite_rows(table, rows, last=key)
+        sql = (f"UPDATE {table.name} SET {', '.join(f'{c} = ?' for c in columns[:-1])} "
                f"WHERE {key} = ?")
-        reordered = [(*(v for i, v in enumerate(row) if i != index), row[index])
-                     for row in values]
-        conn.exec_driver_sql(sql, reordered)
+        conn.exec_driver_sql(sql, values)
         return
     from sqlalchemy import bindparam, update
 

@@ -22,6 +22,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
@@ -35,6 +36,7 @@ from loyaltykit.errors import ConfigurationError, NotFoundError, RejectedError
 from loyaltykit.events import PRIORITY, Event, PointsRedeemed, to_payload, validate_event
 from loyaltykit.ledger import migrations, queries
 from loyaltykit.ledger import schema as t
+from loyaltykit.ledger.bulk import json_text
 from loyaltykit.ledger.checkpoints import Checkpointer
 from loyaltykit.ledger.known import KnownInLedger
 from loyaltykit.ledger.outbox import CLAIM_LEASE, ClaimingOutbox, Outbox
@@ -52,8 +54,10 @@ def engine_for(target: str | Path) -> Engine:
     """A SQLAlchemy engine for a SQLite path or a database URL, tuned for the ledger."""
     text = str(target)
     url = make_url(text) if "://" in text else make_url(f"sqlite:///{text}")
+    # every event payload is read back from JSON: orjson parses it in a quarter of the time
+    codec = {"json_serializer": json_text, "json_deserializer": orjson.loads}
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(url)
+        engine = create_engine(url, **codec)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -64,7 +68,7 @@ def engine_for(target: str | Path) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **codec)
 
 
 @retry(retry=retry_if_exception_type(sqlite3.OperationalError), reraise=True,
