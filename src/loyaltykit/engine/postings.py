@@ -150,10 +150,11 @@ class Postings:
                     reason=reason, order_id=order_id, forgiven=wanted)
         return consumed
 
-    def expire(self, cs: CustomerState, lot_key: str, at: datetime, program_id: str) -> None:
+    def expire(self, cs: CustomerState, lot_key: str, at: datetime, program_id: str) -> bool:
+        """Expire what is left of a lot; False if nothing was (spent or reversed before)."""
         lot = next((lot for lot in cs.lots if lot.lot_key == lot_key), None)
         if lot is None or lot.remaining == 0:
-            return
+            return False
         points = lot.remaining
         lot.remaining = 0
         cs.lots.remove(lot)
@@ -163,6 +164,7 @@ class Postings:
                     rule_id="expiry", program_id=program_id, version=lot.program_version,
                     source_event=lot_key, reason=f"{points} points credited "
                     f"{utc_key(lot.credited_at)} expired", lot_key=lot_key)
+        return True
 
     def _entry(
         self, cs: CustomerState, *, key: str, kind: str, points: int, at: datetime,

@@ -65,8 +65,9 @@ class Processor:
             customer_id, lot_key = ((ref.customer_id, ref.lot_key) if isinstance(ref, Lot)
                                     else ref.split("\x00", 1))
             cs = self.world.customer(customer_id)
-            if cs is not None:
-                self.postings.expire(cs, lot_key, due, self.programs.id)
+            # only a lot that still held points: a run reloads timers of open lots alone,
+            # so reviewing for spent ones too made a replay's state differ from runs'
+            if cs is not None and self.postings.expire(cs, lot_key, due, self.programs.id):
                 self.tiers.review(cs, due)
         elif kind == TIMER_REFERRAL:
             assert isinstance(ref, str)
