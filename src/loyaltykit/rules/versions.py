@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 
 from loyaltykit.errors import ConfigurationError
 from loyaltykit.rules.program import Program
@@ -35,7 +35,9 @@ class ProgramSet:
                     f"{earlier.label} ({earlier.effective_from.isoformat()}): later versions "
                     "must take effect later")
         self._programs = ordered
-        self._starts = [p.effective_from for p in ordered]
+        # in UTC like the events' instants: aware datetimes with one tzinfo object compare
+        # without asking it for offsets, and a replay asks for the version a million times
+        self._starts = [p.effective_from.astimezone(timezone.utc) for p in ordered]
         self._by_version = {p.version: p for p in ordered}
 
     @property
