@@ -110,3 +110,31 @@ def order_rows(ledger):
             t.orders.c.order_id, t.orders.c.status, t.orders.c.refunded_minor,
             t.orders.c.earned, t.orders.c.reversed, t.orders.c.bonuses, t.orders.c.in_window)
             .order_by(t.orders.c.order_id)).all()
+
+
+def test_lots_credited_in_a_run_are_spent_once_when_a_later_page_reads_the_stored_ones(
+        ledger_factory):
+    # A customer read from the ledger has their stored lots read only when points are spent
+    # or expire. A lot credited earlier in the same run is then both in memory and saved
+    # (by an earlier page): it must stay one lot, or the copy its expiry timer holds would
+    # expire points a refund already took. (Version 1 lots never expire, so the run does
+    # not read them at its start for a due expiry.)
+    v1 = program(earning=PROGRAM["earning"])
+    v2 = program(earning=PROGRAM["earning"], expiry={"days": 10}, version=2,
+                 effective_from="2025-01-05T00:00:00+08:00")
+    first = [customer("a", at(2025, 1, 1)), paid("o1", "a", at(2025, 1, 2), "100.00")]
+    later = [paid("o2", "a", at(2025, 1, 6), "50.00"),  # a v2 lot, expiring on the 16th
+             refund("r1", "o1", at(2025, 1, 7), "100.00"),
+             refund("r2", "o2", at(2025, 1, 8), "50.00")]
+    paged = ledger_factory(v1, v2)
+    paged.ingest(first)
+    paged.run(at(2025, 1, 3))
+    paged.ingest(later)
+    paged.run(END, page_size=1)  # o2's lot is saved before r1 reads the stored lots
+    batch = ledger_factory(v1, v2)
+    batch.ingest(first + later)
+    batch.run(END)
+    assert ledger_rows(paged) == ledger_rows(batch)
+    view = paged.customer("a")
+    assert view.balance == 0
+    assert [e.points for e in view.history if e.kind == "expiry"] == []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 
 from loyaltykit.clock import utc_key
@@ -101,9 +101,11 @@ class Timers:
 
 
 class Postings:
-    def __init__(self, changes: Changes, timers: Timers) -> None:
+    def __init__(self, changes: Changes, timers: Timers,
+                 open_lots: Callable[[CustomerState], list[Lot]]) -> None:
         self.changes = changes
         self.timers = timers
+        self.open_lots = open_lots  # all of a customer's unspent lots, oldest first
 
     def credit(
         self, cs: CustomerState, *, key: str, kind: str, points: int, at: datetime,
@@ -129,7 +131,7 @@ class Postings:
     ) -> int:
         """Spend ``points`` from the oldest lots; what the balance cannot cover is forgiven."""
         wanted = points
-        for lot in cs.lots:
+        for lot in self.open_lots(cs):
             if wanted == 0:
                 break
             if lot.remaining == 0:
@@ -152,7 +154,7 @@ class Postings:
 
     def expire(self, cs: CustomerState, lot_key: str, at: datetime, program_id: str) -> bool:
         """Expire what is left of a lot; False if nothing was (spent or reversed before)."""
-        lot = next((lot for lot in cs.lots if lot.lot_key == lot_key), None)
+        lot = next((lot for lot in self.open_lots(cs) if lot.lot_key == lot_key), None)
         if lot is None or lot.remaining == 0:
             return False
         points = lot.remaining

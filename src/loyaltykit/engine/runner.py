@@ -43,7 +43,7 @@ from sqlalchemy import Connection, Engine, bindparam, select, update
 from loyaltykit.clock import utc_key
 from loyaltykit.commands import UpdateCustomerProfile
 from loyaltykit.engine.changes import Changes
-from loyaltykit.engine.postings import Timers
+from loyaltykit.engine.postings import TIMER_EXPIRE, Timers
 from loyaltykit.engine.processor import Processor, Rejected
 from loyaltykit.engine.world import World
 from loyaltykit.events import from_payload
@@ -103,11 +103,15 @@ class _Working:
         self.world = World(self.store, complete=fresh)
         self.timers = Timers()
         if not fresh:
-            owners = set()
+            owners, expiring = set(), set()
             for due, kind, ref in self.store.due_timers(self.as_of):
                 self.timers.push(due, kind, ref)
-                owners.add(ref.split("\x00", 1)[0])  # the customer each timer is about
+                owner = ref.split("\x00", 1)[0]  # the customer each timer is about
+                owners.add(owner)
+                if kind == TIMER_EXPIRE:
+                    expiring.add(owner)
             self.world.prefetch(owners, ())  # a few queries, not a few per timer
+            self.world.prefetch_lots(expiring)
         self.processor = Processor(self.programs, self.world, self.changes, self.timers)
         self.generation = generation
         self.owed = set()  # another worker's last transaction may have published them

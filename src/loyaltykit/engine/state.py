@@ -93,6 +93,10 @@ class CustomerState:
     year_earned: dict[int, int] = field(default_factory=dict)
     referrer_rewards: dict[int, int] = field(default_factory=dict)
     lots: list[Lot] = field(default_factory=list)
+    # False for a customer read from the database: ``lots`` then holds only the lots
+    # credited since, and the world reads the stored ones when a debit or an expiry needs
+    # them (an order's credit and a tier review do not; a big customer holds hundreds)
+    lots_loaded: bool = True
     # The orders in the tier window that can leave it, in placed order. For a customer
     # loaded from the database whose stored window is not empty, ``window_first_at`` says
     # when its oldest order was placed and the list holds only the orders added since; the

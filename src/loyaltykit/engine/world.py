@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
-from loyaltykit.engine.state import CustomerState, OrderState, ReferralState
+from loyaltykit.engine.state import CustomerState, Lot, OrderState, ReferralState
 
 
 class StateLoader(Protocol):
@@ -14,6 +14,7 @@ class StateLoader(Protocol):
 
     def load_customers(self, ids: Iterable[str]) -> dict[str, CustomerState]: ...
     def load_orders(self, ids: Iterable[str]) -> dict[str, OrderState]: ...
+    def load_lots(self, customer_ids: Iterable[str]) -> dict[str, list[Lot]]: ...
     def load_referrals(self, referee_ids: Iterable[str]) -> dict[str, ReferralState]: ...
     def load_window(self, customer_id: str, before: datetime
                     ) -> tuple[list[OrderState], datetime | None]: ...
@@ -77,6 +78,29 @@ class World:
                     self.orders[order_id] = order
                 else:  # one object per order, so window totals stay consistent
                     cs.window = [existing if o.order_id == order_id else o for o in cs.window]
+
+    def open_lots(self, cs: CustomerState) -> list[Lot]:
+        """The customer's unspent lots, oldest first; read from the store on first need."""
+        if not cs.lots_loaded:
+            self.prefetch_lots([cs.customer_id])
+        return cs.lots
+
+    def prefetch_lots(self, customer_ids: Iterable[str]) -> None:
+        """Read the stored lots of customers that will spend or expire points, in one go."""
+        want = [c for c in customer_ids if c in self.customers
+                and not self.customers[c].lots_loaded]
+        if not want:
+            return
+        assert self.loader is not None, "a customer not read from the store has its lots"
+        stored = self.loader.load_lots(want)
+        for customer_id in want:
+            cs = self.customers[customer_id]
+            # lots credited since the customer was read are in memory (maybe saved too,
+            # by an earlier page): keep those objects, which timers and changes hold
+            added = {lot.lot_key: lot for lot in cs.lots}
+            lots = [added.pop(lot.lot_key, lot) for lot in stored.get(customer_id, ())]
+            cs.lots = sorted([*lots, *added.values()], key=Lot.sort_key)
+            cs.lots_loaded = True
 
     def drop_window_before(self, cs: CustomerState, start: datetime) -> list[OrderState]:
         """Orders placed before ``start`` leave the customer's tier window.

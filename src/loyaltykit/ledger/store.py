@@ -143,11 +143,18 @@ class Store:
                     found[row["customer_id"]] = _customer(row)
                     if "window_first" not in (row["counters"] or {}):
                         legacy.append(row["customer_id"])
-                for lot in conn.execute(_OPEN_LOTS, {"ids": batch}).all():
-                    found[lot.customer_id].lots.append(Lot(*lot))
                 if self.window_expires and legacy:
                     for order in conn.execute(_WINDOW_ORDERS, {"ids": legacy}).all():
                         found[order.customer_id].window.append(order_from_row(order))
+        return found
+
+    def load_lots(self, customer_ids: Iterable[str]) -> dict[str, list[Lot]]:
+        """Open lots per customer, oldest first."""
+        found: dict[str, list[Lot]] = {}
+        with self._connect() as conn:
+            for batch in _chunks(customer_ids):
+                for lot in conn.execute(_OPEN_LOTS, {"ids": batch}).all():
+                    found.setdefault(lot.customer_id, []).append(Lot(*lot))
         return found
 
     def load_window(self, customer_id: str, before: datetime
@@ -276,6 +283,7 @@ def _customer(row: Any) -> CustomerState:
     cs.window_net, cs.window_orders, cs.window_points = window
     cs.window_first_at = datetime.fromisoformat(first) if first else None
     cs.stored = True
+    cs.lots_loaded = False  # read when a debit or an expiry needs them
     return cs
 
 
