@@ -32,7 +32,7 @@ from loyaltykit.sampledata import DEFAULT_START, generate_shop
 from loyaltykit.whatif import history_from_files, history_from_ledger, simulate
 from loyaltykit.whatif.replay import MonthGrid, replay
 
-SAMPLE = Path(__file__).parents[2] / "src" / "loyaltykit" / "samples" / "program.yaml"
+SAMPLE = Path(__file__).resolve().parents[1] / "src" / "loyaltykit" / "samples" / "program.yaml"
 _T = TypeVar("_T")
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from loyaltykit.engine.collector import fewer_collections
 from loyaltykit.ledger import open_ledger
 
 from .builders import at, customer, paid, program
@@ -40,4 +41,15 @@ def test_the_settings_come_back_when_a_run_fails(
         ledger.ingest([customer("c1", at(2025, 1, 1))])
         with pytest.raises(RuntimeError):
             ledger.run(at(2025, 1, 3), progress=fail)
+    assert gc.get_threshold() == own_thresholds
+
+
+def test_overlapping_runs_restore_the_settings_when_the_last_one_ends(
+        own_thresholds: tuple[int, int, int]) -> None:
+    first, second = fewer_collections(), fewer_collections()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert gc.get_threshold() != own_thresholds  # the second run still goes
+    second.__exit__(None, None, None)
     assert gc.get_threshold() == own_thresholds

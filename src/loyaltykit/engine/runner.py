@@ -30,10 +30,7 @@ pushed when the customer turns at risk, not at their next order.
 
 from __future__ import annotations
 
-import gc
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,6 +40,7 @@ from sqlalchemy import Connection, Engine, bindparam, select, update
 from loyaltykit.clock import utc_key
 from loyaltykit.commands import UpdateCustomerProfile
 from loyaltykit.engine.changes import Changes
+from loyaltykit.engine.collector import fewer_collections
 from loyaltykit.engine.postings import TIMER_EXPIRE, Timers
 from loyaltykit.engine.processor import Processor, Rejected
 from loyaltykit.engine.world import World
@@ -187,7 +185,7 @@ def run(engine: Engine, store: Store, programs: ProgramSet, as_of: datetime, *,
         page_size: int = 20_000, progress: Callable[[int], None] | None = None) -> RunResult:
     work = _Working(store, programs, as_of)
     page: Page = _locked_page if engine.dialect.name == "postgresql" else _checked_page
-    with _fewer_collections():
+    with fewer_collections():
         while True:
             count = page(engine, store, work, page_size)
             if progress is not None and count:
@@ -228,35 +226,6 @@ def _checked_page(engine: Engine, store: Store, work: _Working, size: int) -> in
                     work.finish(conn)
                 work.save(conn, last=len(rows) < size)
         return len(rows)
-
-
-_GC_LOCK = threading.Lock()
-_GC_RUNS = 0
-_GC_DEFAULT = gc.get_threshold()
-
-
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Run the cyclic garbage collector less often while a run is going.
-
-    A run allocates millions of short-lived objects that die without cycles (a 100k-order
-    replay leaves 35 objects for the collector), while the world it keeps grows to
-    millions; at the default thresholds the collector walked that world again and again,
-    16 % of the replay. Restored when the last concurrent run in the process ends.
-    """
-    global _GC_RUNS, _GC_DEFAULT
-    with _GC_LOCK:
-        if _GC_RUNS == 0:
-            _GC_DEFAULT = gc.get_threshold()
-            gc.set_threshold(50_000, 20, 100)
-        _GC_RUNS += 1
-    try:
-        yield
-    finally:
-        with _GC_LOCK:
-            _GC_RUNS -= 1
-            if _GC_RUNS == 0:
-                gc.set_threshold(*_GC_DEFAULT)
 
 
 def _generation(conn: Connection) -> int:

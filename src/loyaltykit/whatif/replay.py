@@ -18,6 +18,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from loyaltykit.engine.changes import Changes
+from loyaltykit.engine.collector import fewer_collections
 from loyaltykit.engine.postings import Timers
 from loyaltykit.engine.processor import Processor, Rejected
 from loyaltykit.engine.world import World
@@ -169,25 +170,26 @@ def replay(programs: ProgramSet, events: Sequence[Event], as_of: datetime,
     rejected: Counter[str] = Counter()
     samples: list[str] = []
     fired = applied = 0
-    for event in events:
-        at = event.occurred_at
-        if at > as_of:
-            break
-        fired += _fire_until(processor, timers, at)
-        try:
-            processor.apply(event)
-        except Rejected as why:
-            rejected[event.kind] += 1
-            if len(samples) < _SAMPLE_REJECTIONS:
-                samples.append(f"{event.key}: {why}")
-        except Exception as exc:  # an engine failure: say which event, keep the cause
-            raise LoyaltyKitError(
-                f"replaying {programs.latest.label}: event {event.key} failed: {exc!r}") from exc
-        applied += 1
-        if applied % _DRAIN_EVERY == 0:
-            tally.absorb(changes)
-    fired += _fire_until(processor, timers, as_of)
-    tally.absorb(changes)
+    with fewer_collections():
+        for event in events:
+            at = event.occurred_at
+            if at > as_of:
+                break
+            fired += _fire_until(processor, timers, at)
+            try:
+                processor.apply(event)
+            except Rejected as why:
+                rejected[event.kind] += 1
+                if len(samples) < _SAMPLE_REJECTIONS:
+                    samples.append(f"{event.key}: {why}")
+            except Exception as exc:  # an engine failure: say which event, keep the cause
+                raise LoyaltyKitError(f"replaying {programs.latest.label}: event {event.key} "
+                                      f"failed: {exc!r}") from exc
+            applied += 1
+            if applied % _DRAIN_EVERY == 0:
+                tally.absorb(changes)
+        fired += _fire_until(processor, timers, as_of)
+        tally.absorb(changes)
     return _outcome(programs, world, tally, as_of, rejected, samples, applied, fired,
                     time.perf_counter() - started)
 
