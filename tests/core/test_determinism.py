@@ -138,3 +138,26 @@ def test_lots_credited_in_a_run_are_spent_once_when_a_later_page_reads_the_store
     view = paged.customer("a")
     assert view.balance == 0
     assert [e.points for e in view.history if e.kind == "expiry"] == []
+
+
+def test_a_lot_expired_in_a_run_stays_spent_when_a_refund_then_reads_the_stored_lots(
+        ledger_factory):
+    # A run reads only the lots its due expiries name; a refund later in the same page
+    # reads all the stored lots, which still hold the expired one open until the page is
+    # saved. The expired lot must not come back for the refund to spend.
+    first = [customer("a", at(2025, 1, 1)), paid("o1", "a", at(2025, 1, 2), "100.00"),
+             paid("o2", "a", at(2025, 1, 20), "50.00")]
+    later = [refund("r2", "o2", at(2025, 2, 25), "50.00")]  # o1's lot expired on 2-16
+    paged = ledger_factory(program(**PROGRAM))
+    paged.ingest(first)
+    paged.run(at(2025, 1, 21))
+    paged.ingest(later)
+    paged.run(at(2025, 2, 26))
+    batch = ledger_factory(program(**PROGRAM))
+    batch.ingest(first + later)
+    batch.run(at(2025, 2, 26))
+    assert ledger_rows(paged) == ledger_rows(batch)
+    view = paged.customer("a")
+    assert view.balance == 0
+    # the welcome bonus and o1 expire on 2-16, the refund takes o2's lot
+    assert [e.points for e in view.history if e.kind in ("expiry", "reversal")] == [-50, -100, -50]

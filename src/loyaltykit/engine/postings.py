@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 from loyaltykit.clock import utc_key
 from loyaltykit.engine.changes import Changes
 from loyaltykit.engine.state import CustomerState, Lot
+from loyaltykit.engine.world import World
 from loyaltykit.rules.program import Program
 
 CREDIT_KINDS = frozenset({"earn", "bonus", "referral"})
@@ -101,11 +102,10 @@ class Timers:
 
 
 class Postings:
-    def __init__(self, changes: Changes, timers: Timers,
-                 open_lots: Callable[[CustomerState], list[Lot]]) -> None:
+    def __init__(self, changes: Changes, timers: Timers, world: World) -> None:
         self.changes = changes
         self.timers = timers
-        self.open_lots = open_lots  # all of a customer's unspent lots, oldest first
+        self.world = world  # reads a customer's stored lots when they are needed
 
     def credit(
         self, cs: CustomerState, *, key: str, kind: str, points: int, at: datetime,
@@ -131,7 +131,7 @@ class Postings:
     ) -> int:
         """Spend ``points`` from the oldest lots; what the balance cannot cover is forgiven."""
         wanted = points
-        for lot in self.open_lots(cs):
+        for lot in self.world.open_lots(cs):
             if wanted == 0:
                 break
             if lot.remaining == 0:
@@ -154,12 +154,15 @@ class Postings:
 
     def expire(self, cs: CustomerState, lot_key: str, at: datetime, program_id: str) -> bool:
         """Expire what is left of a lot; False if nothing was (spent or reversed before)."""
-        lot = next((lot for lot in self.open_lots(cs) if lot.lot_key == lot_key), None)
+        lot = self.world.lot(cs, lot_key)
         if lot is None or lot.remaining == 0:
             return False
         points = lot.remaining
         lot.remaining = 0
-        cs.lots.remove(lot)
+        if cs.lots_loaded:
+            cs.lots.remove(lot)
+        # else it stays listed, spent: reading the stored lots later in this page (which
+        # still hold it open) must not bring it back
         cs.balance -= points
         self.changes.lot_touched(lot)
         self._entry(cs, key=f"expiry:{lot_key}", kind="expiry", points=-points, at=at,

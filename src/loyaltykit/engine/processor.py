@@ -40,7 +40,7 @@ class Processor:
         self.world = world
         self.changes = changes
         self.timers = timers
-        self.postings = Postings(changes, timers, world.open_lots)
+        self.postings = Postings(changes, timers, world)
         self.tiers = TierReviewer(programs, changes, timers, world.drop_window_before)
         self.referrals = ReferralHandler(programs, world, changes, timers, self.postings)
 

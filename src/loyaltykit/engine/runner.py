@@ -101,15 +101,15 @@ class _Working:
         self.world = World(self.store, complete=fresh)
         self.timers = Timers()
         if not fresh:
-            owners, expiring = set(), set()
+            owners, expiring = set(), []
             for due, kind, ref in self.store.due_timers(self.as_of):
                 self.timers.push(due, kind, ref)
-                owner = ref.split("\x00", 1)[0]  # the customer each timer is about
+                owner, _, lot_key = ref.partition("\x00")  # the customer it is about
                 owners.add(owner)
                 if kind == TIMER_EXPIRE:
-                    expiring.add(owner)
+                    expiring.append(lot_key)
             self.world.prefetch(owners, ())  # a few queries, not a few per timer
-            self.world.prefetch_lots(expiring)
+            self.world.prefetch_expiring(expiring)
         self.processor = Processor(self.programs, self.world, self.changes, self.timers)
         self.generation = generation
         self.owed = set()  # another worker's last transaction may have published them

@@ -15,6 +15,7 @@ class StateLoader(Protocol):
     def load_customers(self, ids: Iterable[str]) -> dict[str, CustomerState]: ...
     def load_orders(self, ids: Iterable[str]) -> dict[str, OrderState]: ...
     def load_lots(self, customer_ids: Iterable[str]) -> dict[str, list[Lot]]: ...
+    def load_lots_by_key(self, lot_keys: Iterable[str]) -> list[Lot]: ...
     def load_referrals(self, referee_ids: Iterable[str]) -> dict[str, ReferralState]: ...
     def load_window(self, customer_id: str, before: datetime
                     ) -> tuple[list[OrderState], datetime | None]: ...
@@ -85,8 +86,26 @@ class World:
             self.prefetch_lots([cs.customer_id])
         return cs.lots
 
+    def lot(self, cs: CustomerState, lot_key: str) -> Lot | None:
+        """One lot, for its expiry: expiring it needs none of the customer's other lots."""
+        found = next((lot for lot in cs.lots if lot.lot_key == lot_key), None)
+        if found is None and not cs.lots_loaded:
+            self.prefetch_expiring([lot_key])
+            found = next((lot for lot in cs.lots if lot.lot_key == lot_key), None)
+        return found
+
+    def prefetch_expiring(self, lot_keys: Iterable[str]) -> None:
+        """Read the open lots a run's due expiries name, in one go."""
+        if self.loader is None or not self.asks:
+            return
+        for lot in self.loader.load_lots_by_key(lot_keys):
+            cs = self.customers.get(lot.customer_id)
+            if cs is not None and not cs.lots_loaded and all(
+                    known.lot_key != lot.lot_key for known in cs.lots):
+                cs.add_lot(lot)
+
     def prefetch_lots(self, customer_ids: Iterable[str]) -> None:
-        """Read the stored lots of customers that will spend or expire points, in one go."""
+        """Read all the open lots of customers that will spend points, in one go."""
         want = [c for c in customer_ids if c in self.customers
                 and not self.customers[c].lots_loaded]
         if not want:
@@ -95,11 +114,13 @@ class World:
         stored = self.loader.load_lots(want)
         for customer_id in want:
             cs = self.customers[customer_id]
-            # lots credited since the customer was read are in memory (maybe saved too,
-            # by an earlier page): keep those objects, which timers and changes hold
-            added = {lot.lot_key: lot for lot in cs.lots}
-            lots = [added.pop(lot.lot_key, lot) for lot in stored.get(customer_id, ())]
-            cs.lots = sorted([*lots, *added.values()], key=Lot.sort_key)
+            # Lots already in memory (credited since the customer was read, or read for an
+            # expiry) may be saved too, by an earlier page, or changed since: keep those
+            # objects, which timers and changes hold, and drop the ones spent meanwhile.
+            known = {lot.lot_key: lot for lot in cs.lots}
+            lots = [known.pop(lot.lot_key, lot) for lot in stored.get(customer_id, ())]
+            cs.lots = sorted((lot for lot in (*lots, *known.values()) if lot.remaining > 0),
+                             key=Lot.sort_key)
             cs.lots_loaded = True
 
     def drop_window_before(self, cs: CustomerState, start: datetime) -> list[OrderState]:

@@ -53,6 +53,7 @@ ORDER_ROWS = select(*(t.orders.c[f.name] for f in fields(OrderState) if f.name !
 _CUSTOMERS = select(t.customers).where(t.customers.c.customer_id.in_(_IDS))
 _OPEN_LOTS = (_LOT.where(t.lots.c.customer_id.in_(_IDS), t.OPEN_LOT)
               .order_by(t.lots.c.credited_at, t.lots.c.lot_key))
+_LOTS_BY_KEY = _LOT.where(t.lots.c.lot_key.in_(_IDS), t.OPEN_LOT)
 _WINDOW_ORDERS = (ORDER_ROWS.where(t.orders.c.customer_id.in_(_IDS), t.orders.c.in_window)
                   .order_by(t.orders.c.placed_at))
 _ORDERS = ORDER_ROWS.where(t.orders.c.order_id.in_(_IDS))
@@ -156,6 +157,12 @@ class Store:
                 for lot in conn.execute(_OPEN_LOTS, {"ids": batch}).all():
                     found.setdefault(lot.customer_id, []).append(Lot(*lot))
         return found
+
+    def load_lots_by_key(self, lot_keys: Iterable[str]) -> list[Lot]:
+        """The named lots that are still open."""
+        with self._connect() as conn:
+            return [Lot(*lot) for batch in _chunks(lot_keys)
+                    for lot in conn.execute(_LOTS_BY_KEY, {"ids": batch}).all()]
 
     def load_window(self, customer_id: str, before: datetime
                     ) -> tuple[list[OrderState], datetime | None]:
