@@ -161,3 +161,20 @@ def test_a_lot_expired_in_a_run_stays_spent_when_a_refund_then_reads_the_stored_
     assert view.balance == 0
     # the welcome bonus and o1 expire on 2-16, the refund takes o2's lot
     assert [e.points for e in view.history if e.kind in ("expiry", "reversal")] == [-50, -100, -50]
+
+
+def test_many_orders_leaving_the_window_at_once_after_a_reload(ledger_factory):
+    # A customer read from the ledger has the orders leaving their tier window read as
+    # they leave, a few rows at a time; twenty leaving at one instant must all leave.
+    orders = [paid(f"o{n}", "a", at(2025, 1, 1), "30.00") for n in range(20)]
+    events = [customer("a", at(2025, 1, 1)), *orders]
+    reloaded = ledger_factory(program(**PROGRAM))
+    reloaded.ingest(events)
+    reloaded.run(at(2025, 1, 2))
+    assert reloaded.customer("a").tier == "gold"
+    reloaded.run(at(2025, 5, 1))
+    batch = ledger_factory(program(**PROGRAM))
+    batch.ingest(events)
+    batch.run(at(2025, 5, 1))
+    assert ledger_rows(reloaded) == ledger_rows(batch)
+    assert reloaded.customer("a").tier == "member"  # 60-day window, 7 days' grace
