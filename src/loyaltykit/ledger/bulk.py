@@ -3,7 +3,9 @@
 The tables in :mod:`loyaltykit.ledger.schema` stay the single definition. On SQLite, rows
 go straight to the driver's ``executemany`` with values converted the way SQLAlchemy
 stores them, because per-row parameter processing dominated the cost of a replay (a
-million entries, lots and orders). Other databases use SQLAlchemy's dialect inserts.
+million entries, lots and orders). On PostgreSQL, plain inserts go through ``COPY`` (a
+30k-order replay: 7.9-8.5 s with many-row INSERTs, 4.9 s with COPY); inserts that skip
+existing keys and upserts use SQLAlchemy's dialect statements.
 """
 
 from __future__ import annotations
@@ -98,10 +100,47 @@ def insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *,
         conn.exec_driver_sql(sql, values)
         return int(conn.connection.total_changes - before)
     if not ignore:
-        conn.execute(table.insert(), rows)
+        if conn.dialect.name == "postgresql":
+            _copy(conn, table, rows)
+        else:
+            conn.execute(table.insert(), rows)
         return len(rows)
     result = conn.execute(postgresql.insert(table).on_conflict_do_nothing(), rows)
     return int(result.rowcount or 0)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
+    return value
+
+
+def _copy(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """COPY ... FROM STDIN in the connection's transaction: PostgreSQL's bulk load path.
+
+    The values skip SQLAlchemy's type processing, so what it would do is done here: JSON
+    as text, naive instants refused (the column is timestamptz; a naive value would be
+    read in the session's time zone).
+    """
+    columns = tuple(rows[0])
+    convert: list[tuple[int, Convert]] = []
+    for index, name in enumerate(columns):
+        kind = table.c[name].type
+        if isinstance(kind, JSON):
+            convert.append((index, _sqlite_json))
+        elif isinstance(kind, UtcDateTime):
+            convert.append((index, _aware))
+    pick = itemgetter(*columns)
+    names = ", ".join(f'"{c}"' for c in columns)
+    driver: Any = conn.connection.dbapi_connection  # psycopg 3
+    with driver.cursor() as cursor, cursor.copy(
+            f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            picked = pick(row)
+            value = list(picked) if len(columns) > 1 else [picked]
+            for index, fn in convert:
+                value[index] = fn(value[index])
+            copy.write_row(value)
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],

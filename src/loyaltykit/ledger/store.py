@@ -244,7 +244,10 @@ _CUSTOMER_STATE = ("tier", "tier_since", "below_since", "review_at", "balance",
 def _save_customers(conn: Connection, customers: list[CustomerState], profiles: set[str]
                     ) -> None:
     if conn.dialect.name != "sqlite":
-        upsert(conn, t.customers, [_customer_row(cs) for cs in customers], ["customer_id"])
+        bulk.insert(conn, t.customers, [_customer_row(cs) for cs in customers
+                                        if not cs.stored])
+        upsert(conn, t.customers, [_customer_row(cs) for cs in customers if cs.stored],
+               ["customer_id"])
     else:
         new, whole, state = [], [], []  # whole: saved, but the contact data changed
         for cs in customers:
@@ -271,7 +274,8 @@ def _save_orders(conn: Connection, orders: list[OrderState]) -> None:
              "cancelled_at": o.cancelled_at, "earned": o.earned, "reversed": o.reversed,
              "bonuses": o.bonuses or {}, "in_window": o.in_window} for o in orders if o.stored])
     else:
-        upsert(conn, t.orders, [_order_row(o) for o in orders], ["order_id"])
+        bulk.insert(conn, t.orders, [_order_row(o) for o in orders if not o.stored])
+        upsert(conn, t.orders, [_order_row(o) for o in orders if o.stored], ["order_id"])
     for order in orders:
         order.stored = True
 
