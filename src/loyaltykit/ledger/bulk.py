@@ -43,7 +43,7 @@ def json_text(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def _sqlite_json(value: Any) -> str | None:
+def _json(value: Any) -> str | None:
     return None if value is None else json_text(value)
 
 
@@ -51,27 +51,38 @@ def _sqlite_bool(value: Any) -> int | None:
     return None if value is None else int(bool(value))
 
 
+def _aware(value: datetime | None) -> datetime | None:
+    """PostgreSQL's column is timestamptz: a naive value would be read in the session's
+    time zone, so it is refused as SQLAlchemy's type would."""
+    if value is not None and value.tzinfo is None:
+        raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
+    return value
+
+
+# What SQLAlchemy's types do to a value before the driver gets it, per dialect.
+_CONVERSIONS: dict[str, tuple[tuple[type, Convert], ...]] = {
+    "sqlite": ((UtcDateTime, _sqlite_datetime), (JSON, _json), (Boolean, _sqlite_bool)),
+    "postgresql": ((UtcDateTime, _aware), (JSON, _json)),
+}
+
+
 @cache
-def _converters(table: Table, columns: tuple[str, ...]) -> tuple[tuple[int, Convert], ...]:
+def _converters(table: Table, columns: tuple[str, ...], dialect: str
+                ) -> tuple[tuple[int, Convert], ...]:
     """(position, converter) for the columns whose values the driver cannot take as is."""
     out: list[tuple[int, Convert]] = []
     for index, name in enumerate(columns):
         kind = table.c[name].type
-        if isinstance(kind, UtcDateTime):
-            out.append((index, _sqlite_datetime))
-        elif isinstance(kind, JSON):
-            out.append((index, _sqlite_json))
-        elif isinstance(kind, Boolean):
-            out.append((index, _sqlite_bool))
+        out.extend((index, fn) for cls, fn in _CONVERSIONS[dialect] if isinstance(kind, cls))
     return tuple(out)
 
 
-def _sqlite_rows(table: Table, rows: Sequence[dict[str, Any]], last: str | None = None
-                 ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+def _driver_rows(table: Table, rows: Sequence[dict[str, Any]], dialect: str = "sqlite",
+                 last: str | None = None) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
     """Driver-ready value tuples, in the order of the first row's keys (``last`` moved to
     the end, where an UPDATE's WHERE wants it)."""
     columns = tuple(rows[0]) if last is None else (*(c for c in rows[0] if c != last), last)
-    convert = _converters(table, columns)
+    convert = _converters(table, columns, dialect)
     pick = itemgetter(*columns)
     values: list[tuple[Any, ...]] = []
     for row in rows:
@@ -92,7 +103,7 @@ def insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *,
     if not rows:
         return 0
     if conn.dialect.name == "sqlite":
-        columns, values = _sqlite_rows(table, rows)
+        columns, values = _driver_rows(table, rows)
         verb = "INSERT OR IGNORE" if ignore else "INSERT"
         sql = (f"{verb} INTO {table.name} ({', '.join(columns)}) "
                f"VALUES ({', '.join('?' * len(columns))})")
@@ -109,37 +120,14 @@ def insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *,
     return int(result.rowcount or 0)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
-    return value
-
-
 def _copy(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """COPY ... FROM STDIN in the connection's transaction: PostgreSQL's bulk load path.
-
-    The values skip SQLAlchemy's type processing, so what it would do is done here: JSON
-    as text, naive instants refused (the column is timestamptz; a naive value would be
-    read in the session's time zone).
-    """
-    columns = tuple(rows[0])
-    convert: list[tuple[int, Convert]] = []
-    for index, name in enumerate(columns):
-        kind = table.c[name].type
-        if isinstance(kind, JSON):
-            convert.append((index, _sqlite_json))
-        elif isinstance(kind, UtcDateTime):
-            convert.append((index, _aware))
-    pick = itemgetter(*columns)
+    """COPY ... FROM STDIN in the connection's transaction: PostgreSQL's bulk load path."""
+    columns, values = _driver_rows(table, rows, "postgresql")
     names = ", ".join(f'"{c}"' for c in columns)
     driver: Any = conn.connection.dbapi_connection  # psycopg 3
     with driver.cursor() as cursor, cursor.copy(
             f"COPY {table.name} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            picked = pick(row)
-            value = list(picked) if len(columns) > 1 else [picked]
-            for index, fn in convert:
-                value[index] = fn(value[index])
+        for value in values:
             copy.write_row(value)
 
 
@@ -149,7 +137,7 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
     if not rows:
         return
     if conn.dialect.name == "sqlite":
-        columns, values = _sqlite_rows(table, rows)
+        columns, values = _driver_rows(table, rows)
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
         sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
                f"VALUES ({', '.join('?' * len(columns))}) "
@@ -168,7 +156,7 @@ def update_by_key(conn: Connection, table: Table, key: str, rows: Sequence[dict[
     if not rows:
         return
     if conn.dialect.name == "sqlite":
-        columns, values = _sqlite_rows(table, rows, last=key)
+        columns, values = _driver_rows(table, rows, last=key)
         sql = (f"UPDATE {table.name} SET {', '.join(f'{c} = ?' for c in columns[:-1])} "
                f"WHERE {key} = ?")
         conn.exec_driver_sql(sql, values)
