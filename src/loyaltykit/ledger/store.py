@@ -233,49 +233,42 @@ class Store:
             {"seq": s, "status": st, "note": n} for s, st, n in changes.events])
 
 
-# What events change in a customer row that exists. On SQLite, saved customers and
-# orders are updated in such columns alone: rewriting whole rows (and every index on them)
-# through an upsert was a third of the cost of saving a page at 1M orders. PostgreSQL
-# keeps the upsert: batched a thousand rows a statement, it beats an UPDATE per row.
+# What events change in a customer row that exists. New customers and orders are inserted
+# whole (COPY on PostgreSQL); on SQLite, saved ones are updated in such columns alone:
+# rewriting whole rows (and every index on them) through an upsert was a third of the
+# cost of saving a page at 1M orders. PostgreSQL upserts saved rows: batched a thousand
+# rows a statement, that beats an UPDATE per row there.
 _CUSTOMER_STATE = ("tier", "tier_since", "below_since", "review_at", "balance",
                    "lifetime_earned", "first_paid_order_id", "last_paid_at", "counters")
 
 
 def _save_customers(conn: Connection, customers: list[CustomerState], profiles: set[str]
                     ) -> None:
+    bulk.insert(conn, t.customers, [_customer_row(cs) for cs in customers if not cs.stored])
+    saved = [cs for cs in customers if cs.stored]
     if conn.dialect.name != "sqlite":
-        bulk.insert(conn, t.customers, [_customer_row(cs) for cs in customers
-                                        if not cs.stored])
-        upsert(conn, t.customers, [_customer_row(cs) for cs in customers if cs.stored],
-               ["customer_id"])
+        upsert(conn, t.customers, [_customer_row(cs) for cs in saved], ["customer_id"])
     else:
-        new, whole, state = [], [], []  # whole: saved, but the contact data changed
-        for cs in customers:
-            row = _customer_row(cs)
-            if not cs.stored:
-                new.append(row)
-            elif cs.customer_id in profiles:
-                whole.append(row)
-            else:
-                state.append({"customer_id": cs.customer_id,
-                              **{c: row[c] for c in _CUSTOMER_STATE}})
-        bulk.insert(conn, t.customers, new)
-        bulk.update_by_key(conn, t.customers, "customer_id", whole)
-        bulk.update_by_key(conn, t.customers, "customer_id", state)
+        rows = [_customer_row(cs) for cs in saved]
+        bulk.update_by_key(conn, t.customers, "customer_id", [  # the contact data changed
+            row for row in rows if row["customer_id"] in profiles])
+        bulk.update_by_key(conn, t.customers, "customer_id", [
+            {"customer_id": row["customer_id"], **{c: row[c] for c in _CUSTOMER_STATE}}
+            for row in rows if row["customer_id"] not in profiles])
     for cs in customers:
         cs.stored = True
 
 
 def _save_orders(conn: Connection, orders: list[OrderState]) -> None:
-    if conn.dialect.name == "sqlite":
-        bulk.insert(conn, t.orders, [_order_row(o) for o in orders if not o.stored])
+    bulk.insert(conn, t.orders, [_order_row(o) for o in orders if not o.stored])
+    saved = [o for o in orders if o.stored]
+    if conn.dialect.name != "sqlite":
+        upsert(conn, t.orders, [_order_row(o) for o in saved], ["order_id"])
+    else:
         bulk.update_by_key(conn, t.orders, "order_id", [  # what events change in an order
             {"order_id": o.order_id, "refunded_minor": o.refunded_minor, "status": o.status,
              "cancelled_at": o.cancelled_at, "earned": o.earned, "reversed": o.reversed,
-             "bonuses": o.bonuses or {}, "in_window": o.in_window} for o in orders if o.stored])
-    else:
-        bulk.insert(conn, t.orders, [_order_row(o) for o in orders if not o.stored])
-        upsert(conn, t.orders, [_order_row(o) for o in orders if o.stored], ["order_id"])
+             "bonuses": o.bonuses or {}, "in_window": o.in_window} for o in saved])
     for order in orders:
         order.stored = True
 
