@@ -111,8 +111,8 @@ def insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *,
         conn.exec_driver_sql(sql, values)
         return int(conn.connection.total_changes - before)
     if not ignore:
-        if conn.dialect.name == "postgresql":
-            _copy(conn, table, rows)
+        if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+            _copy(conn, table, rows)  # (other drivers, psycopg2 say, have no copy())
         else:
             conn.execute(table.insert(), rows)
         return len(rows)
