@@ -94,8 +94,8 @@ class CustomerState:
     referrer_rewards: dict[int, int] = field(default_factory=dict)
     lots: list[Lot] = field(default_factory=list)
     # False for a customer read from the database: ``lots`` then holds only the lots
-    # credited since, and the world reads the stored ones when a debit or an expiry needs
-    # them (an order's credit and a tier review do not; a big customer holds hundreds)
+    # credited since (and those read for an expiry, which needs its own lot alone); the
+    # world reads the stored ones when a debit needs them (a big customer holds hundreds)
     lots_loaded: bool = True
     # The orders in the tier window that can leave it, in placed order. For a customer
     # loaded from the database whose stored window is not empty, ``window_first_at`` says

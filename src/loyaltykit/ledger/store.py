@@ -287,7 +287,7 @@ def _customer(row: Any) -> CustomerState:
     cs.window_net, cs.window_orders, cs.window_points = window
     cs.window_first_at = datetime.fromisoformat(first) if first else None
     cs.stored = True
-    cs.lots_loaded = False  # read when a debit or an expiry needs them
+    cs.lots_loaded = False  # read when a debit needs them (see CustomerState)
     return cs
 
 
