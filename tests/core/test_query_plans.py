@@ -1,4 +1,5 @@
-"""The statements every incremental run issues find their rows through an index.
+"""The statements every incremental run issues find their rows through an index (for a
+tier window, the one that holds only orders still in a window).
 
 A full scan costs nothing on a test ledger and milliseconds per run on a shop's, so this
 reads SQLite's plans rather than timing anything.
@@ -32,6 +33,8 @@ HOT = {
     "meta": runner._META,
 }
 
+WINDOW = ("window orders leaving", "window start")
+
 
 @pytest.mark.parametrize("name", HOT)
 def test_hot_statements_use_an_index(tmp_path: Path, name: str) -> None:
@@ -48,3 +51,5 @@ def test_hot_statements_use_an_index(tmp_path: Path, name: str) -> None:
             "EXPLAIN QUERY PLAN " + expanded, tuple(params))]
     scans = [step for step in plan if step.startswith("SCAN ")]
     assert not scans, f"{name}: {plan}"
+    if name in WINDOW:  # only the orders still in a window, not the customer's history
+        assert all("USING INDEX ix_orders_window" in step for step in plan), plan

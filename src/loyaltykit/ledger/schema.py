@@ -30,10 +30,11 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     literal_column,
+    text,
 )
 
 #: The Alembic revision this module describes; ``loyaltykit db upgrade`` brings a database here.
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 
 def one_of(column: str, *values: str) -> str:
@@ -171,6 +172,14 @@ orders = Table(
     CheckConstraint(one_of("status", "paid", "cancelled"), name="ck_order_status"),
 )
 Index("ix_orders_customer", orders.c.customer_id, orders.c.placed_at)
+# Only orders in a tier window: a tier review reads the orders leaving a customer's window
+# and the first that stays, and through ix_orders_customer it read past every older order
+# of the customer's history (at 1M orders: 85 us a review -> the p50 of an incremental run
+# with due timers 1.75 -> 1.43 ms).
+# Each condition as that dialect renders ``orders.c.in_window`` in a query, which SQLite
+# needs literally to use the index.
+Index("ix_orders_window", orders.c.customer_id, orders.c.placed_at,
+      sqlite_where=text("in_window = 1"), postgresql_where=text("in_window"))
 
 lots = Table(
     "lk_lots", metadata,
