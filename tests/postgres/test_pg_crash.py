@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from loyaltykit.events import Event
 from loyaltykit.ledger import Ledger, open_ledger
@@ -122,6 +122,10 @@ def test_a_run_killed_at_random_moments_converges_to_the_uninterrupted_ledger(
     with open_ledger(url) as ledger:
         ledger.run(as_of)
         assert_same_ledger(snapshot(ledger.engine), expected)
+        found = inspect(ledger.engine)  # a SQLite replay sets them aside (ledger.indexes)
+        assert {str(i["name"]) for table in ("lk_orders", "lk_lots", "lk_entries")
+                for i in found.get_indexes(table)} >= {
+            "ix_orders_window", "ix_lots_expiry", "ix_entries_customer"}
 
 
 def test_an_ingest_killed_half_way_keeps_all_its_events_or_none(

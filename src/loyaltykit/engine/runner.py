@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, bindparam, or_, select, update
 
 from loyaltykit.clock import utc_key
 from loyaltykit.commands import UpdateCustomerProfile
@@ -45,6 +45,7 @@ from loyaltykit.engine.postings import TIMER_EXPIRE, Timers
 from loyaltykit.engine.processor import Processor, Rejected
 from loyaltykit.engine.world import World
 from loyaltykit.events import from_payload
+from loyaltykit.ledger import indexes
 from loyaltykit.ledger import schema as t
 from loyaltykit.ledger.store import Store, insert_ignore, upsert
 from loyaltykit.rules.segments import segment_of, thresholds
@@ -55,6 +56,8 @@ GENERATION = "generation"
 # Built once: every run issues these, and on a small ledger building a statement costs
 # more than running it.
 _META = select(t.meta.c.value).where(t.meta.c.key == bindparam("key"))
+_GENERATION = select(t.meta.c.key, t.meta.c.value).where(  # and whether indexes are away
+    or_(t.meta.c.key == GENERATION, t.meta.c.key == indexes.AWAY))
 _TAKE_LOCK = (update(t.meta).where(t.meta.c.key == GENERATION).values(value=t.meta.c.value)
               .returning(t.meta.c.value))
 _SET_GENERATION = (update(t.meta).where(t.meta.c.key == GENERATION)
@@ -92,12 +95,15 @@ class _Working:
         self.counts = dict.fromkeys(("events", "rejected", "entries", "timers"), 0)
         self.page = dict.fromkeys(self.counts, 0)  # counted when the page is saved
         self.owed: set[str] = set()  # customers this run has recorded in lk_profiles_due
+        self.complete = False  # the world holds everything: a replay into an empty ledger
+        self.indexes_away = False  # this run set the secondary indexes aside
 
     def sync(self, conn: Connection, generation: int) -> None:
         """Start over from the database if anyone wrote since this worker's last page."""
         if generation == self.generation:
             return
         fresh = generation == 0 and _is_fresh(conn)  # a saved page means a used ledger
+        self.complete = fresh
         self.world = World(self.store, complete=fresh)
         self.timers = Timers()
         if not fresh:
@@ -140,6 +146,9 @@ class _Working:
 
     def finish(self, conn: Connection) -> None:
         """The run's last step: timers up to ``as_of``, owed profiles, the watermark."""
+        if self.indexes_away:
+            indexes.restore(conn)
+            self.indexes_away = False
         self.fire_until(self.as_of)
         # (the database gives instants back in UTC; this run's keep the caller's offset)
         recorded = self.store.profiles_due(conn)
@@ -166,6 +175,10 @@ class _Working:
             self.counts[name] += value
         self.page = dict.fromkeys(self.counts, 0)
         if _dirty(self.changes):
+            if (self.complete and self.generation == 0 and not last
+                    and conn.dialect.name == "sqlite"):  # the first of many pages
+                indexes.set_aside(conn)
+                self.indexes_away = True
             self.store.save(conn, self.changes, self.world)
             self.world.evict_settled(self.changes.orders)
             if not last:
@@ -214,7 +227,14 @@ def _checked_page(engine: Engine, store: Store, work: _Working, size: int) -> in
     nobody saved a page meanwhile; otherwise do it again from the new state."""
     while True:
         with engine.connect() as conn, store.bound(conn):
-            work.sync(conn, _generation(conn))
+            generation, away = _generation(conn)
+            if away and not work.indexes_away:  # set aside by a replay that was cut off
+                conn.rollback()
+                with conn.begin():
+                    _lock(conn)
+                    indexes.restore(conn)
+                continue
+            work.sync(conn, generation)
             rows = _pending_page(conn, work.as_of, size)
             work.apply(rows)
             conn.rollback()  # reads only; one connection for both halves saves a checkout
@@ -228,9 +248,10 @@ def _checked_page(engine: Engine, store: Store, work: _Working, size: int) -> in
         return len(rows)
 
 
-def _generation(conn: Connection) -> int:
-    value = conn.execute(_META, {"key": GENERATION}).scalar()
-    return int(value or 0)
+def _generation(conn: Connection) -> tuple[int, bool]:
+    """The generation, and whether the secondary indexes are set aside."""
+    found: dict[str, str] = dict(conn.execute(_GENERATION).all())
+    return int(found.get(GENERATION) or 0), indexes.AWAY in found
 
 
 def _lock(conn: Connection) -> int:
