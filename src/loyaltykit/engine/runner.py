@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, or_, select, update
+import orjson
+from sqlalchemy import Connection, Engine, Text, bindparam, cast, or_, select, update
 
 from loyaltykit.clock import utc_key
 from loyaltykit.commands import UpdateCustomerProfile
@@ -63,8 +64,11 @@ _TAKE_LOCK = (update(t.meta).where(t.meta.c.key == GENERATION).values(value=t.me
 _SET_GENERATION = (update(t.meta).where(t.meta.c.key == GENERATION)
                    .values(value=bindparam("generation")))
 _ANY_CUSTOMER = select(t.customers.c.customer_id).limit(1)
+# The payload comes as text and is decoded in apply(): SQLAlchemy's JSON type wrapped each
+# of a replay's million decodes in two more Python calls (4 % of the replay).
 _PENDING = (
-    select(t.inbox.c.seq, t.inbox.c.kind, t.inbox.c.payload, t.inbox.c.customer_id)
+    select(t.inbox.c.seq, t.inbox.c.kind, cast(t.inbox.c.payload, Text).label("payload"),
+           t.inbox.c.customer_id, t.inbox.c.order_id)
     .where(t.inbox.c.status == "pending",
            t.inbox.c.occurred_at <= bindparam("as_of", type_=t.UtcDateTime()))
     .order_by(t.inbox.c.occurred_at, t.inbox.c.priority, t.inbox.c.event_key)
@@ -132,9 +136,10 @@ class _Working:
             self.page["timers"] += 1
 
     def apply(self, rows: Sequence[Any]) -> None:
-        self.world.prefetch((r.customer_id for r in rows if r.customer_id), _order_ids(rows))
+        self.world.prefetch((r.customer_id for r in rows if r.customer_id),
+                            [r.order_id for r in rows if r.order_id])
         for row in rows:
-            event = from_payload(row.kind, row.payload)
+            event = from_payload(row.kind, orjson.loads(row.payload))
             self.fire_until(event.occurred_at)
             try:
                 self.processor.apply(event)
@@ -279,10 +284,6 @@ def _is_fresh(conn: Connection) -> bool:
 
 def _pending_page(conn: Connection, as_of: datetime, size: int) -> Sequence[Any]:
     return conn.execute(_PENDING, {"as_of": as_of, "size": size}).all()
-
-
-def _order_ids(rows: Sequence[Any]) -> list[str]:
-    return [r.payload["order_id"] for r in rows if "order_id" in r.payload]
 
 
 def _publish_profiles(changes: Changes, world: World, programs: ProgramSet,

@@ -233,15 +233,11 @@ class Store:
             {"seq": s, "status": st, "note": n} for s, st, n in changes.events])
 
 
-# What events change in a customer row that exists. New customers and orders are inserted
-# whole (COPY on PostgreSQL); on SQLite, saved ones are updated in such columns alone:
-# rewriting whole rows (and every index on them) through an upsert was a third of the
-# cost of saving a page at 1M orders. PostgreSQL upserts saved rows: batched a thousand
-# rows a statement, that beats an UPDATE per row there.
-_CUSTOMER_STATE = ("tier", "tier_since", "below_since", "review_at", "balance",
-                   "lifetime_earned", "first_paid_order_id", "last_paid_at", "counters")
-
-
+# New customers and orders are inserted whole (COPY on PostgreSQL); on SQLite, saved ones
+# are updated in the columns events change alone (a customer's contact data only when an
+# event changed it): rewriting whole rows (and every index on them) through an upsert was
+# a third of the cost of saving a page at 1M orders. PostgreSQL upserts saved rows:
+# batched a thousand rows a statement, that beats an UPDATE per row there.
 def _save_customers(conn: Connection, customers: list[CustomerState], profiles: set[str]
                     ) -> None:
     bulk.insert(conn, t.customers, [_customer_row(cs) for cs in customers if not cs.stored])
@@ -249,12 +245,10 @@ def _save_customers(conn: Connection, customers: list[CustomerState], profiles: 
     if conn.dialect.name != "sqlite":
         upsert(conn, t.customers, [_customer_row(cs) for cs in saved], ["customer_id"])
     else:
-        rows = [_customer_row(cs) for cs in saved]
-        bulk.update_by_key(conn, t.customers, "customer_id", [  # the contact data changed
-            row for row in rows if row["customer_id"] in profiles])
         bulk.update_by_key(conn, t.customers, "customer_id", [
-            {"customer_id": row["customer_id"], **{c: row[c] for c in _CUSTOMER_STATE}}
-            for row in rows if row["customer_id"] not in profiles])
+            _customer_row(cs) for cs in saved if cs.customer_id in profiles])
+        bulk.update_by_key(conn, t.customers, "customer_id", [
+            _state_row(cs) for cs in saved if cs.customer_id not in profiles])
     for cs in customers:
         cs.stored = True
 
@@ -292,15 +286,22 @@ def _customer(row: Any) -> CustomerState:
 
 
 def _customer_row(cs: CustomerState) -> dict[str, Any]:
+    return {
+        "email": cs.email, "phone": cs.phone, "address": cs.address,
+        "birthday": cs.birthday.isoformat() if cs.birthday else None,
+        "referral_code": cs.referral_code, "attributes": cs.attributes,
+        "first_seen_at": cs.first_seen_at, **_state_row(cs),
+    }
+
+
+def _state_row(cs: CustomerState) -> dict[str, Any]:
+    """What events change in a customer's row (and its key)."""
     counters = cs.counters()
     counters["window"] = [cs.window_net, cs.window_orders, cs.window_points]
     first = cs.window_first()
     counters["window_first"] = first.isoformat() if first else None
     return {
-        "customer_id": cs.customer_id, "email": cs.email, "phone": cs.phone,
-        "address": cs.address, "birthday": cs.birthday.isoformat() if cs.birthday else None,
-        "referral_code": cs.referral_code, "attributes": cs.attributes,
-        "first_seen_at": cs.first_seen_at, "tier": cs.tier, "tier_since": cs.tier_since,
+        "customer_id": cs.customer_id, "tier": cs.tier, "tier_since": cs.tier_since,
         "below_since": cs.below_since, "review_at": cs.review_at, "balance": cs.balance,
         "lifetime_earned": cs.lifetime_earned, "first_paid_order_id": cs.first_paid_order_id,
         "last_paid_at": cs.last_paid_at, "counters": counters,
