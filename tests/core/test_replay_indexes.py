@@ -114,7 +114,7 @@ def test_the_run_after_a_cut_off_replay_builds_the_indexes_before_it_reads(
         assert_same_ledger(snapshot(cut.engine), reference())
 
 
-def test_a_replay_that_another_worker_restored_the_indexes_under_finishes(
+def test_a_replay_finishes_when_another_worker_restores_the_indexes_midway(
         tmp_path: Path) -> None:
     """A second worker runs the clock mid-replay: it restores the indexes first, and the
     ledger ends as one worker's would."""
