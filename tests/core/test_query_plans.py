@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Executable
 
-from loyaltykit.engine import runner
+from loyaltykit.engine import pages, runner
 from loyaltykit.ledger import open_ledger, store
 from loyaltykit.testing.conformance import SUITE_PROGRAM
 
@@ -29,7 +29,8 @@ HOT = {
     "referrals": store._REFERRALS,
     "code owner": store._CODE_OWNER,
     "segment crossings": store._last_paid_in(4),
-    "pending events": runner._PENDING,
+    "pending events": pages.PENDING,
+    "pending events after a page": pages.PENDING_AFTER,
     "meta": runner._META,
 }
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from loyaltykit.engine import runner
+from loyaltykit.engine import pages, runner
 from loyaltykit.errors import RejectedError
 from loyaltykit.ledger import open_ledger
 from loyaltykit.ledger import schema as t
@@ -111,21 +111,22 @@ def test_a_sqlite_page_computed_while_another_process_saved_is_done_again(
     path = tmp_path / "shared.db"
     first, second = open_ledger(path, [SUITE_PROGRAM]), open_ledger(path)
     first.ingest(events)
-    read_page = runner._pending_page
+    read_page = pages.pending_page
     forgotten = []
     interfered = False
 
-    def page_then_another_process_runs(conn: Any, as_of: Any, size: int) -> Any:
+    def page_then_another_process_runs(conn: Any, as_of: Any, size: int,
+                                       after: Any = None) -> Any:
         nonlocal interfered
-        rows = read_page(conn, as_of, size)
+        rows = read_page(conn, as_of, size, after)
         if not interfered:
             interfered = True
             second.run(rounds[0].as_of)  # saves while `first` computes its page
         return rows
 
-    monkeypatch.setattr(runner, "_pending_page", page_then_another_process_runs)
-    forget = runner._Working.forget
-    monkeypatch.setattr(runner._Working, "forget",
+    monkeypatch.setattr(pages, "pending_page", page_then_another_process_runs)
+    forget = runner.Working.forget
+    monkeypatch.setattr(runner.Working, "forget",
                         lambda self: forgotten.append(1) or forget(self))
     first.run(rounds[-1].as_of)
     assert forgotten, "the page computed from a stale generation must be dropped"

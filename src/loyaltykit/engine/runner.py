@@ -18,7 +18,9 @@ incremental runs equal one batch.
   and pushers never wait for it.
 - SQLite (one writer for the whole file): the page is read and processed without the lock,
   which is taken only to save, so other processes can still write between pages; a page
-  computed from a generation that moved meanwhile is dropped and done again.
+  computed from a generation that moved meanwhile is dropped and done again. A replay into
+  an empty file saves its pages on a second thread while it computes the next
+  (:mod:`loyaltykit.engine.pipeline`), under the same lock and check.
 
 The customers a run touches are recorded with each page (``lk_profiles_due``); the run's
 last transaction publishes one profile command for each of them, including those left by a
@@ -30,49 +32,34 @@ pushed when the customer turns at risk, not at their next order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, Text, bindparam, cast, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, select
 
 from loyaltykit.clock import utc_key
 from loyaltykit.commands import UpdateCustomerProfile
+from loyaltykit.engine import pages
 from loyaltykit.engine.changes import Changes
 from loyaltykit.engine.collector import fewer_collections
+from loyaltykit.engine.pipeline import PageJob, can_pipeline, replay_rest
 from loyaltykit.engine.postings import TIMER_EXPIRE, Timers
 from loyaltykit.engine.processor import Processor, Rejected
 from loyaltykit.engine.world import World
 from loyaltykit.events import from_payload
-from loyaltykit.ledger import indexes
+from loyaltykit.ledger import bulk, indexes
 from loyaltykit.ledger import schema as t
-from loyaltykit.ledger.store import Store, insert_ignore, upsert
+from loyaltykit.ledger.store import Store, page_writes, upsert
 from loyaltykit.rules.segments import segment_of, thresholds
 from loyaltykit.rules.versions import ProgramSet
 
-GENERATION = "generation"
-
-# Built once: every run issues these, and on a small ledger building a statement costs
-# more than running it.
+# Built once: every run issues these (see also loyaltykit.engine.pages).
 _META = select(t.meta.c.value).where(t.meta.c.key == bindparam("key"))
-_GENERATION = select(t.meta.c.key, t.meta.c.value).where(  # and whether indexes are away
-    or_(t.meta.c.key == GENERATION, t.meta.c.key == indexes.AWAY))
-_TAKE_LOCK = (update(t.meta).where(t.meta.c.key == GENERATION).values(value=t.meta.c.value)
-              .returning(t.meta.c.value))
-_SET_GENERATION = (update(t.meta).where(t.meta.c.key == GENERATION)
-                   .values(value=bindparam("generation")))
 _ANY_CUSTOMER = select(t.customers.c.customer_id).limit(1)
-# The payload comes as text and is decoded in apply(): SQLAlchemy's JSON type wrapped each
-# of a replay's million decodes in two more Python calls (4 % of the replay).
-_PENDING = (
-    select(t.inbox.c.seq, t.inbox.c.kind, cast(t.inbox.c.payload, Text).label("payload"),
-           t.inbox.c.customer_id, t.inbox.c.order_id)
-    .where(t.inbox.c.status == "pending",
-           t.inbox.c.occurred_at <= bindparam("as_of", type_=t.UtcDateTime()))
-    .order_by(t.inbox.c.occurred_at, t.inbox.c.priority, t.inbox.c.event_key)
-    .limit(bindparam("size")))
+PROFILES_AT_ONCE = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +71,7 @@ class RunResult:
     timers: int
 
 
-class _Working:
+class Working:
     """The in-memory side of a run: world, timers and processor, valid for one generation."""
 
     def __init__(self, store: Store, programs: ProgramSet, as_of: datetime) -> None:
@@ -101,6 +88,7 @@ class _Working:
         self.owed: set[str] = set()  # customers this run has recorded in lk_profiles_due
         self.complete = False  # the world holds everything: a replay into an empty ledger
         self.indexes_away = False  # this run set the secondary indexes aside
+        self.after: dict[str, Any] = {}  # the order key of the last event read
 
     def sync(self, conn: Connection, generation: int) -> None:
         """Start over from the database if anyone wrote since this worker's last page."""
@@ -136,6 +124,8 @@ class _Working:
             self.page["timers"] += 1
 
     def apply(self, rows: Sequence[Any]) -> None:
+        if rows:
+            self.after = pages.after(rows[-1])
         self.world.prefetch((r.customer_id for r in rows if r.customer_id),
                             [r.order_id for r in rows if r.order_id])
         for row in rows:
@@ -166,7 +156,7 @@ class _Working:
             owed.update(dict.fromkeys(
                 self.store.segment_crossings(conn, previous, self.as_of, ages), self.as_of))
         self.world.prefetch(owed, ())
-        _publish_profiles(self.changes, self.world, self.programs, owed)
+        _publish_profiles(conn, self.changes, self.world, self.programs, owed)
         if previous is None or previous < self.as_of:
             upsert(conn, t.meta, [{"key": "processed_until", "value": self.as_of.isoformat()}],
                    ["key"])
@@ -175,51 +165,80 @@ class _Working:
 
     def save(self, conn: Connection, *, last: bool) -> None:
         """Write the page; the caller's transaction holds the lock at ``self.generation``."""
-        self.page["entries"] += len(self.changes.entries)
-        for name, value in self.page.items():
-            self.counts[name] += value
-        self.page = dict.fromkeys(self.counts, 0)
+        self.add(self.take_counts())
         if _dirty(self.changes):
             if (self.complete and self.generation == 0 and not last
                     and conn.dialect.name == "sqlite"):  # the first of many pages
                 indexes.set_aside(conn)
                 self.indexes_away = True
-            self.store.save(conn, self.changes, self.world)
+            for w in self._writes(conn.dialect.name, last=last):
+                bulk.write(conn, w)
             self.world.evict_settled(self.changes.orders)
-            if not last:
-                new = self.changes.customers - self.owed
-                self.store.mark_profiles_due(conn, new, self.as_of)
-                self.owed |= new
             assert self.generation is not None
             self.generation += 1
-            conn.execute(_SET_GENERATION, {"generation": str(self.generation)})
+            pages.set_generation(conn, self.generation)
         self.changes.clear()
 
+    def hand_over(self) -> PageJob:
+        """The page (not the last) for the page writer: its statements built now, from the
+        state as it is, while the engine goes on with the next page."""
+        assert self.generation is not None
+        job = PageJob(self.generation, [statement for w in self._writes("sqlite", last=False)
+                                        for statement in bulk.json_statements(w)],
+                      self.take_counts(), set(self.changes.orders))
+        self.generation += 1
+        self.changes.clear()
+        return job
 
-Page = Callable[[Engine, Store, _Working, int], int]
+    def _writes(self, dialect: str, *, last: bool) -> Iterator[bulk.Write]:
+        yield from page_writes(self.changes, self.world, dialect)
+        new = self.changes.customers - self.owed
+        if new and not last:
+            yield self.store.profiles_due_write(new, self.as_of)
+            self.owed |= new
+
+    def take_counts(self) -> dict[str, int]:
+        self.page["entries"] += len(self.changes.entries)
+        page, self.page = self.page, dict.fromkeys(self.counts, 0)
+        return page
+
+    def add(self, counts: dict[str, int]) -> None:
+        for name, value in counts.items():
+            self.counts[name] += value
+
+
+Page = Callable[[Engine, Store, Working, int], int]
 
 
 def run(engine: Engine, store: Store, programs: ProgramSet, as_of: datetime, *,
-        page_size: int = 20_000, progress: Callable[[int], None] | None = None) -> RunResult:
-    work = _Working(store, programs, as_of)
+        page_size: int = 20_000, progress: Callable[[int], None] | None = None,
+        pipeline: bool = True) -> RunResult:
+    """Process every pending event and due timer up to ``as_of``; ``pipeline=False`` keeps
+    a replay into an empty SQLite file on one thread (see :mod:`.pipeline`)."""
+    work = Working(store, programs, as_of)
     page: Page = _locked_page if engine.dialect.name == "postgresql" else _checked_page
+    report = progress or (lambda count: None)
+    pipeline = pipeline and can_pipeline(engine)
     with fewer_collections():
         while True:
             count = page(engine, store, work, page_size)
-            if progress is not None and count:
-                progress(count)
+            if count:
+                report(count)
             if count < page_size:  # the last page: finished in its transaction
+                break
+            if pipeline and work.complete and replay_rest(engine, store, work, page_size,
+                                                          report):
                 break
     counts = work.counts
     return RunResult(as_of, counts["events"], counts["rejected"], counts["entries"],
                      counts["timers"])
 
 
-def _locked_page(engine: Engine, store: Store, work: _Working, size: int) -> int:
+def _locked_page(engine: Engine, store: Store, work: Working, size: int) -> int:
     """Take the lock, then read, process and save the next page inside it."""
     with engine.begin() as conn, store.bound(conn):
-        work.sync(conn, _lock(conn))
-        rows = _pending_page(conn, work.as_of, size)
+        work.sync(conn, pages.lock(conn))
+        rows = pages.pending_page(conn, work.as_of, size)
         work.apply(rows)
         if len(rows) < size:
             work.finish(conn)
@@ -227,49 +246,30 @@ def _locked_page(engine: Engine, store: Store, work: _Working, size: int) -> int
     return len(rows)
 
 
-def _checked_page(engine: Engine, store: Store, work: _Working, size: int) -> int:
+def _checked_page(engine: Engine, store: Store, work: Working, size: int) -> int:
     """Read and process the next page without the lock, then save it under the lock if
     nobody saved a page meanwhile; otherwise do it again from the new state."""
     while True:
         with engine.connect() as conn, store.bound(conn):
-            generation, away = _generation(conn)
+            generation, away = pages.generation(conn)
             if away and not work.indexes_away:  # set aside by a replay that was cut off
                 conn.rollback()
                 with conn.begin():
-                    _lock(conn)
+                    pages.lock(conn)
                     indexes.restore(conn)
                 continue
             work.sync(conn, generation)
-            rows = _pending_page(conn, work.as_of, size)
+            rows = pages.pending_page(conn, work.as_of, size)
             work.apply(rows)
             conn.rollback()  # reads only; one connection for both halves saves a checkout
             with conn.begin():
-                if _lock(conn) != work.generation:
+                if pages.lock(conn) != work.generation:
                     work.forget()
                     continue
                 if len(rows) < size:
                     work.finish(conn)
                 work.save(conn, last=len(rows) < size)
         return len(rows)
-
-
-def _generation(conn: Connection) -> tuple[int, bool]:
-    """The generation, and whether the secondary indexes are set aside."""
-    found: dict[str, str] = dict(conn.execute(_GENERATION).all())
-    return int(found.get(GENERATION) or 0), indexes.AWAY in found
-
-
-def _lock(conn: Connection) -> int:
-    """Take the processing lock (held until the transaction ends); the generation it guards.
-
-    A no-op UPDATE rather than SELECT ... FOR UPDATE, because on SQLite only a write takes
-    the lock that keeps other processes out.
-    """
-    value = conn.execute(_TAKE_LOCK).scalar()
-    if value is None:  # the ledger's first page
-        insert_ignore(conn, t.meta, [{"key": GENERATION, "value": "0"}])
-        value = conn.execute(_TAKE_LOCK).scalar_one()
-    return int(value)
 
 
 def _dirty(changes: Changes) -> bool:
@@ -282,13 +282,15 @@ def _is_fresh(conn: Connection) -> bool:
     return conn.execute(_ANY_CUSTOMER).first() is None
 
 
-def _pending_page(conn: Connection, as_of: datetime, size: int) -> Sequence[Any]:
-    return conn.execute(_PENDING, {"as_of": as_of, "size": size}).all()
-
-
-def _publish_profiles(changes: Changes, world: World, programs: ProgramSet,
+def _publish_profiles(conn: Connection, changes: Changes, world: World, programs: ProgramSet,
                       owed: dict[str, datetime]) -> None:
-    """One profile command per customer touched, with the state at the touching run's as_of."""
+    """One profile command per customer touched, with the state at the touching run's as_of.
+
+    Written to the outbox a few thousand at a time, with the page's commands before them
+    (their order in the outbox is unchanged): a replay owes every customer one, and holding
+    a million-order shop's 100,000 commands and their rows at once was the replay's peak
+    memory.
+    """
     for customer_id in sorted(owed):
         cs = world.customers.get(customer_id)
         if cs is None:
@@ -302,6 +304,9 @@ def _publish_profiles(changes: Changes, world: World, programs: ProgramSet,
         changes.command(UpdateCustomerProfile(
             key=key, customer_id=customer_id, points_balance=cs.balance, tier=tier,
             segment=segment, as_of=as_of), as_of)
+        if len(changes.outbox) == PROFILES_AT_ONCE:
+            bulk.write(conn, bulk.Write("ignore", t.outbox, changes.outbox))
+            changes.outbox.clear()
 
 
 def _watermark(conn: Connection) -> datetime | None:

@@ -6,15 +6,21 @@ stores them, because per-row parameter processing dominated the cost of a replay
 million entries, lots and orders). On PostgreSQL, plain inserts go through ``COPY`` (a
 30k-order replay: 7.9-8.5 s with many-row INSERTs, 4.9 s with COPY); inserts that skip
 existing keys and upserts use SQLAlchemy's dialect statements.
+
+:func:`json_statements` is the same write as one SQLite statement over a JSON document of
+the rows, for a replay's page writer (:mod:`loyaltykit.engine.pipeline`): serializing the
+rows is all the Python work left (orjson, in C), and SQLite runs the statement without
+holding the GIL, so the engine's thread keeps computing while another writes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cache
 from operator import itemgetter
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from sqlalchemy import JSON, Boolean, Connection, Table
@@ -167,3 +173,84 @@ def update_by_key(conn: Connection, table: Table, key: str, rows: Sequence[dict[
         {c: bindparam(c) for c in rows[0] if c != key})
     conn.execute(stmt, [{**{c: v for c, v in r.items() if c != key}, "_key": r[key]}
                         for r in rows])
+
+
+WriteKind = Literal["insert", "ignore", "update", "upsert"]
+
+# An instant as orjson writes it ("2025-03-04T13:06:07.000123+08:00", the fraction left out
+# when it is zero) to the text UtcDateTime stores: UTC, a space, six fractional digits. The
+# fraction is cut off before strftime, which would round it to milliseconds; an instant
+# without an offset fails the statement (json() of a non-JSON text raises) as the
+# executemany path refuses a naive datetime.
+_INSTANT = (
+    "CASE WHEN {v} IS NULL THEN NULL WHEN substr({v}, -6, 1) IN ('+', '-') THEN "
+    "strftime('%Y-%m-%d %H:%M:%S', substr({v}, 1, 19) || substr({v}, -6)) || "
+    "CASE WHEN substr({v}, 20, 1) = '.' THEN substr({v}, 20, 7) ELSE '.000000' END "
+    "ELSE json('naive datetime cannot be stored') END")
+
+
+def _json_value(table: Table, column: str, ref: str) -> str:
+    """The SQL that turns ``ref``, the extracted ``column``, into what SQLAlchemy stores."""
+    kind = table.c[column].type
+    if isinstance(kind, UtcDateTime):
+        return _INSTANT.format(v=ref)
+    if isinstance(kind, JSON):
+        return f"NULLIF({ref}, 'null')"  # the document's JSON text; null is SQL NULL
+    return ref  # numbers, text; true and false come out as 1 and 0, as Boolean stores
+
+
+@cache
+def _json_sql(kind: WriteKind, table: Table, columns: tuple[str, ...],
+              keys: tuple[str, ...]) -> str:
+    """The statement over a JSON array of rows, each an array of ``columns``' values."""
+    extract = ", ".join(
+        f"value {'->' if isinstance(table.c[c].type, JSON) else '->>'} '$[{n}]' AS {c}"
+        for n, c in enumerate(columns))
+    rows = f"(SELECT {extract} FROM json_each(?))"
+    values = ", ".join(_json_value(table, c, c) for c in columns)
+    names = ", ".join(columns)
+    if kind == "update":
+        sets = ", ".join(f"{c} = {_json_value(table, c, f'j.{c}')}"
+                         for c in columns if c not in keys)
+        where = " AND ".join(f"{table.name}.{k} = j.{k}" for k in keys)
+        return f"UPDATE {table.name} SET {sets} FROM {rows} AS j WHERE {where}"
+    verb = "INSERT OR IGNORE" if kind == "ignore" else "INSERT"
+    sql = f"{verb} INTO {table.name} ({names}) SELECT {values} FROM {rows} WHERE true"
+    if kind == "upsert":
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+        sql += f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+    return sql
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """Rows (all with the same keys) for one statement: an insert, an insert that skips
+    existing keys, an update by ``keys[0]`` or an upsert on ``keys``."""
+
+    kind: WriteKind
+    table: Table
+    rows: Sequence[dict[str, Any]]
+    keys: tuple[str, ...] = ()
+
+
+def write(conn: Connection, w: Write) -> None:
+    """Execute ``w`` on ``conn``: executemany on SQLite, COPY or batches on PostgreSQL."""
+    if w.kind == "update":
+        update_by_key(conn, w.table, w.keys[0], w.rows)
+    elif w.kind == "upsert":
+        upsert(conn, w.table, w.rows, w.keys)
+    else:
+        insert(conn, w.table, w.rows, ignore=w.kind == "ignore")
+
+
+def json_statements(w: Write, rows_per_statement: int = 2_000) -> list[tuple[str, bytes]]:
+    """SQLite statements, each with its single parameter, that do what :func:`write` does.
+
+    Rows go as arrays (half the size of objects naming every column); a statement holds
+    its document parsed while it runs, so a few thousand rows at a time keep that small.
+    """
+    columns = tuple(w.rows[0])
+    sql, pick = _json_sql(w.kind, w.table, columns, w.keys), itemgetter(*columns)
+    values = list(map(pick, w.rows)) if len(columns) > 1 else [[pick(r)] for r in w.rows]
+    return [(sql, orjson.dumps(values[n:n + rows_per_statement]))
+            for n in range(0, len(values), rows_per_statement)]

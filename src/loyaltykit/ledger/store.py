@@ -39,6 +39,7 @@ from loyaltykit.engine.state import CustomerState, Lot, OrderState, ReferralStat
 from loyaltykit.engine.world import World
 from loyaltykit.ledger import bulk
 from loyaltykit.ledger import schema as t
+from loyaltykit.ledger.bulk import Write
 
 CHUNK = 500
 
@@ -207,30 +208,36 @@ class Store:
     def profiles_due(self, conn: Connection) -> dict[str, datetime]:
         return {r.customer_id: r.as_of for r in conn.execute(_PROFILES_DUE)}
 
-    def mark_profiles_due(self, conn: Connection, customer_ids: Iterable[str],
-                          as_of: datetime) -> None:
-        upsert(conn, t.profiles_due, [{"customer_id": c, "as_of": as_of}
-                                      for c in sorted(customer_ids)], ["customer_id"])
+    @staticmethod
+    def profiles_due_write(customer_ids: Iterable[str], as_of: datetime) -> Write:
+        return Write("upsert", t.profiles_due, [{"customer_id": c, "as_of": as_of}
+                                                for c in sorted(customer_ids)], ("customer_id",))
 
     def clear_profiles_due(self, conn: Connection) -> None:
         conn.execute(t.profiles_due.delete())
 
     # ------------------------------------------------------------------ saving
 
-    def save(self, conn: Connection, changes: Changes, world: World) -> None:
-        bulk.insert(conn, t.entries, changes.entries)
-        bulk.insert(conn, t.tier_changes, changes.tier_changes)
-        insert_ignore(conn, t.outbox, changes.outbox)
-        bulk.insert(conn, t.lots, [_lot_row(lot) for lot in changes.new_lots.values()])
-        bulk.update_by_key(conn, t.lots, "lot_key", [
-            {"lot_key": k, "remaining": lot.remaining} for k, lot in changes.changed_lots.items()])
-        _save_customers(conn, [world.customers[c] for c in sorted(changes.customers)],
-                        changes.profiles)
-        _save_orders(conn, [world.orders[o] for o in sorted(changes.orders)])
-        upsert(conn, t.referrals, [_referral_row(world.referrals[r])
-                                   for r in sorted(changes.referrals)], ["referee_id"])
-        bulk.update_by_key(conn, t.inbox, "seq", [
-            {"seq": s, "status": st, "note": n} for s, st, n in changes.events])
+def page_writes(changes: Changes, world: World, dialect: str) -> Iterator[Write]:
+    """The statements that save a page, in order, each one's rows built from the state as
+    it is when it is taken (one table's rows in memory at a time)."""
+    return (w for w in _writes(changes, world, dialect) if w.rows)
+
+
+def _writes(changes: Changes, world: World, dialect: str) -> Iterator[Write]:
+    yield Write("insert", t.entries, changes.entries)
+    yield Write("insert", t.tier_changes, changes.tier_changes)
+    yield Write("ignore", t.outbox, changes.outbox)
+    yield Write("insert", t.lots, [_lot_row(lot) for lot in changes.new_lots.values()])
+    yield Write("update", t.lots, [{"remaining": lot.remaining, "lot_key": k}
+                                   for k, lot in changes.changed_lots.items()], ("lot_key",))
+    yield from _customer_writes([world.customers[c] for c in sorted(changes.customers)],
+                                changes.profiles, dialect)
+    yield from _order_writes([world.orders[o] for o in sorted(changes.orders)], dialect)
+    yield Write("upsert", t.referrals, [_referral_row(world.referrals[r])
+                                        for r in sorted(changes.referrals)], ("referee_id",))
+    yield Write("update", t.inbox, [{"status": st, "note": n, "seq": s}
+                                    for s, st, n in changes.events], ("seq",))
 
 
 # New customers and orders are inserted whole (COPY on PostgreSQL); on SQLite, saved ones
@@ -238,33 +245,39 @@ class Store:
 # event changed it): rewriting whole rows (and every index on them) through an upsert was
 # a third of the cost of saving a page at 1M orders. PostgreSQL upserts saved rows:
 # batched a thousand rows a statement, that beats an UPDATE per row there.
-def _save_customers(conn: Connection, customers: list[CustomerState], profiles: set[str]
-                    ) -> None:
-    bulk.insert(conn, t.customers, [_customer_row(cs) for cs in customers if not cs.stored])
+def _customer_writes(customers: list[CustomerState], profiles: set[str], dialect: str
+                     ) -> list[Write]:
+    writes = [Write("insert", t.customers, [_customer_row(cs) for cs in customers
+                                            if not cs.stored])]
     saved = [cs for cs in customers if cs.stored]
-    if conn.dialect.name != "sqlite":
-        upsert(conn, t.customers, [_customer_row(cs) for cs in saved], ["customer_id"])
+    key = ("customer_id",)
+    if dialect != "sqlite":
+        writes.append(Write("upsert", t.customers, [_customer_row(cs) for cs in saved], key))
     else:
-        bulk.update_by_key(conn, t.customers, "customer_id", [
-            _customer_row(cs) for cs in saved if cs.customer_id in profiles])
-        bulk.update_by_key(conn, t.customers, "customer_id", [
-            _state_row(cs) for cs in saved if cs.customer_id not in profiles])
+        writes.append(Write("update", t.customers, [
+            _customer_row(cs) for cs in saved if cs.customer_id in profiles], key))
+        writes.append(Write("update", t.customers, [
+            _state_row(cs) for cs in saved if cs.customer_id not in profiles], key))
     for cs in customers:
         cs.stored = True
+    return writes
 
 
-def _save_orders(conn: Connection, orders: list[OrderState]) -> None:
-    bulk.insert(conn, t.orders, [_order_row(o) for o in orders if not o.stored])
+def _order_writes(orders: list[OrderState], dialect: str) -> list[Write]:
+    writes = [Write("insert", t.orders, [_order_row(o) for o in orders if not o.stored])]
     saved = [o for o in orders if o.stored]
-    if conn.dialect.name != "sqlite":
-        upsert(conn, t.orders, [_order_row(o) for o in saved], ["order_id"])
+    key = ("order_id",)
+    if dialect != "sqlite":
+        writes.append(Write("upsert", t.orders, [_order_row(o) for o in saved], key))
     else:
-        bulk.update_by_key(conn, t.orders, "order_id", [  # what events change in an order
-            {"order_id": o.order_id, "refunded_minor": o.refunded_minor, "status": o.status,
+        writes.append(Write("update", t.orders, [  # what events change in an order
+            {"refunded_minor": o.refunded_minor, "status": o.status,
              "cancelled_at": o.cancelled_at, "earned": o.earned, "reversed": o.reversed,
-             "bonuses": o.bonuses or {}, "in_window": o.in_window} for o in saved])
+             "bonuses": o.bonuses or {}, "in_window": o.in_window, "order_id": o.order_id}
+            for o in saved], key))
     for order in orders:
         order.stored = True
+    return writes
 
 
 def _customer(row: Any) -> CustomerState:
