@@ -215,7 +215,8 @@ class Ledger:
 
         Each page of ``page_size`` events commits on its own. Workers running at the same
         time take turns page by page (see :mod:`loyaltykit.engine.runner`): run the clock
-        from as many processes as you like.
+        from as many processes as you like. A replay into an empty SQLite file commits each
+        page on a second thread while it computes the next (:mod:`loyaltykit.engine.pipeline`).
         """
         require_aware(as_of, "run(as_of)")
         programs = self.programs
