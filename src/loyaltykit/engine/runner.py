@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -89,6 +90,8 @@ class Working:
         self.complete = False  # the world holds everything: a replay into an empty ledger
         self.indexes_away = False  # this run set the secondary indexes aside
         self.after: dict[str, Any] = {}  # the order key of the last event read
+        self.due_owners: set[str] = set()  # stored timers' customers, read with the page's
+        self.expiring: list[str] = []  # and the lots their expiries name
 
     def sync(self, conn: Connection, generation: int) -> None:
         """Start over from the database if anyone wrote since this worker's last page."""
@@ -98,16 +101,14 @@ class Working:
         self.complete = fresh
         self.world = World(self.store, complete=fresh)
         self.timers = Timers()
+        self.due_owners, self.expiring = set(), []
         if not fresh:
-            owners, expiring = set(), []
             for due, kind, ref in self.store.due_timers(self.as_of):
                 self.timers.push(due, kind, ref)
                 owner, _, lot_key = ref.partition("\x00")  # the customer it is about
-                owners.add(owner)
+                self.due_owners.add(owner)
                 if kind == TIMER_EXPIRE:
-                    expiring.append(lot_key)
-            self.world.prefetch(owners, ())  # a few queries, not a few per timer
-            self.world.prefetch_expiring(expiring)
+                    self.expiring.append(lot_key)
         self.processor = Processor(self.programs, self.world, self.changes, self.timers)
         self.generation = generation
         self.owed = set()  # another worker's last transaction may have published them
@@ -126,8 +127,12 @@ class Working:
     def apply(self, rows: Sequence[Any]) -> None:
         if rows:
             self.after = pages.after(rows[-1])
-        self.world.prefetch((r.customer_id for r in rows if r.customer_id),
+        # the timers' customers with the page's: a few queries, not a few per timer
+        self.world.prefetch(chain(self.due_owners, (r.customer_id for r in rows
+                                                    if r.customer_id)),
                             [r.order_id for r in rows if r.order_id])
+        self.world.prefetch_expiring(self.expiring)  # (once their customers are read)
+        self.due_owners, self.expiring = set(), []
         for row in rows:
             event = from_payload(row.kind, orjson.loads(row.payload))
             self.fire_until(event.occurred_at)
