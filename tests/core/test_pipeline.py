@@ -19,7 +19,7 @@ from loyaltykit.canonical import read_shop_files
 from loyaltykit.engine import pipeline, runner
 from loyaltykit.engine.pipeline import Moved, PageJob
 from loyaltykit.events import Event
-from loyaltykit.ledger import Ledger, open_ledger
+from loyaltykit.ledger import Ledger, bulk, open_ledger
 from loyaltykit.ledger import schema as t
 from loyaltykit.rules.loader import load_program
 from loyaltykit.rules.program import Program
@@ -187,3 +187,35 @@ def test_an_error_on_the_writer_thread_stops_the_run_and_keeps_the_pages_before(
             one.ingest(events)
             replay(one, pipeline=False, page_size=3)
             assert_same_ledger(snapshot(ledger.engine), snapshot(one.engine))
+
+
+def test_profile_commands_written_in_batches_keep_their_order_in_the_outbox(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run owes every customer it touched a profile command; they go to the outbox a few
+    thousand at a time, after the page's other commands, as if written at once."""
+    program, events = bundled_shop()
+
+    def outbox(path: Path) -> list[tuple[Any, ...]]:
+        with open_ledger(path, program) as ledger:
+            ledger.ingest(events)
+            ledger.run(AS_OF)
+            with ledger.engine.connect() as conn:
+                return conn.exec_driver_sql(
+                    "SELECT id, command_key, kind, payload FROM lk_outbox ORDER BY id").all()
+
+    at_once = outbox(tmp_path / "one.db")
+    write, writes = bulk.write, []
+
+    def counted(conn: Connection, w: bulk.Write) -> None:
+        if w.table is t.outbox:
+            writes.append(len(w.rows))
+        write(conn, w)
+
+    monkeypatch.setattr(runner, "PROFILES_AT_ONCE", 7)
+    monkeypatch.setattr(bulk, "write", counted)
+    in_batches = outbox(tmp_path / "two.db")
+    profiles = [row for row in at_once if row.kind == "update_customer_profile"]
+    assert len(profiles) > 7 * 10 and at_once[-1].kind == "update_customer_profile"
+    assert any(row.kind != "update_customer_profile" for row in at_once)
+    assert writes.count(7) >= len(profiles) // 7 - 1  # written a batch at a time
+    assert in_batches == at_once

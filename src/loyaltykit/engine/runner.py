@@ -309,7 +309,7 @@ def _publish_profiles(conn: Connection, changes: Changes, world: World, programs
         changes.command(UpdateCustomerProfile(
             key=key, customer_id=customer_id, points_balance=cs.balance, tier=tier,
             segment=segment, as_of=as_of), as_of)
-        if len(changes.outbox) == PROFILES_AT_ONCE:
+        if len(changes.outbox) >= PROFILES_AT_ONCE:
             bulk.write(conn, bulk.Write("ignore", t.outbox, changes.outbox))
             changes.outbox.clear()
 
