@@ -30,7 +30,7 @@ _SET_GENERATION = (update(t.meta).where(t.meta.c.key == GENERATION)
 PENDING = (
     select(t.inbox.c.seq, t.inbox.c.kind, cast(t.inbox.c.payload, Text).label("payload"),
            t.inbox.c.customer_id, t.inbox.c.order_id,
-           # the order key as stored, to read on after the page (see after())
+           # the order key as stored, to read on after the page (see order_key())
            type_coerce(t.inbox.c.occurred_at, Text).label("at"), t.inbox.c.priority,
            t.inbox.c.event_key)
     .where(t.inbox.c.status == "pending",
@@ -45,14 +45,14 @@ PENDING_AFTER = PENDING.where(
 def pending_page(conn: Connection, as_of: datetime, size: int,
                  after: dict[str, Any] | None = None) -> Sequence[Any]:
     """The next ``size`` pending events up to ``as_of``, in processing order; with
-    ``after`` (:func:`after`), only those that come after that event."""
+    ``after`` (an event's :func:`order_key`), only those that come after that event."""
     if after is None:
         return conn.execute(PENDING, {"as_of": as_of, "size": size}).all()
     return conn.execute(PENDING_AFTER, {"as_of": as_of, "size": size, **after}).all()
 
 
-def after(row: Any) -> dict[str, Any]:
-    """Where a page read :func:`pending_page` stops: its last event's order key."""
+def order_key(row: Any) -> dict[str, Any]:
+    """An event's place in the processing order, from a row of :func:`pending_page`."""
     return {"at": row.at, "priority": row.priority, "key": row.event_key}
 
 

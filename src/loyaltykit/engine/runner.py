@@ -126,7 +126,7 @@ class Working:
 
     def apply(self, rows: Sequence[Any]) -> None:
         if rows:
-            self.after = pages.after(rows[-1])
+            self.after = pages.order_key(rows[-1])
         # the timers' customers with the page's: a few queries, not a few per timer
         self.world.prefetch(chain(self.due_owners, (r.customer_id for r in rows
                                                     if r.customer_id)),
