@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import Connection, Engine
 
 from loyaltykit.canonical import read_shop_files
-from loyaltykit.engine import pipeline, runner
+from loyaltykit.engine import pipeline as pages_thread
+from loyaltykit.engine import runner
 from loyaltykit.engine.pipeline import Moved, PageJob
 from loyaltykit.events import Event
 from loyaltykit.ledger import Ledger, bulk, open_ledger
@@ -100,7 +101,7 @@ def writer_commits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     computed from a generation another worker moved). Each commit starts late, so that the
     engine reads the next page before the previous one has committed, as at scale."""
     threads: list[str] = []
-    commit = pipeline._commit_page
+    commit = pages_thread._commit_page
 
     def spy(conn: Connection, job: PageJob) -> None:
         time.sleep(0.02)
@@ -111,7 +112,7 @@ def writer_commits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             raise
         threads.append(threading.current_thread().name)
 
-    monkeypatch.setattr(pipeline, "_commit_page", spy)
+    monkeypatch.setattr(pages_thread, "_commit_page", spy)
     return threads
 
 
@@ -161,7 +162,7 @@ def test_another_worker_writing_mid_pipeline_sends_the_replay_back_page_by_page(
 def test_an_error_on_the_writer_thread_stops_the_run_and_keeps_the_pages_before(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _, events = windows_and_late_refunds()
-    commit, pages = pipeline._commit_page, []
+    commit, pages = pages_thread._commit_page, []
 
     def failing(conn: Connection, job: PageJob) -> None:
         pages.append(job.generation)
@@ -169,12 +170,12 @@ def test_an_error_on_the_writer_thread_stops_the_run_and_keeps_the_pages_before(
             raise OSError("disk full")
         commit(conn, job)
 
-    monkeypatch.setattr(pipeline, "_commit_page", failing)
+    monkeypatch.setattr(pages_thread, "_commit_page", failing)
     path = tmp_path / "ledger.db"
     with open_ledger(path, SUITE_PROGRAM) as ledger, pytest.raises(OSError, match="disk full"):
         ledger.ingest(events)
         replay(ledger, pipeline=True, page_size=3)
-    monkeypatch.setattr(pipeline, "_commit_page", commit)
+    monkeypatch.setattr(pages_thread, "_commit_page", commit)
     with open_ledger(path) as ledger:
         with ledger.engine.connect() as conn:
             generation = conn.exec_driver_sql(
