@@ -220,3 +220,26 @@ def test_profile_commands_written_in_batches_keep_their_order_in_the_outbox(
     assert any(row.kind != "update_customer_profile" for row in at_once)
     assert writes.count(7) >= len(profiles) // 7 - 1  # written a batch at a time
     assert in_batches == at_once
+
+
+def test_an_older_sqlite_or_an_in_memory_ledger_replays_on_one_thread(
+        tmp_path: Path, writer_commits: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The JSON operators came with SQLite 3.38, and a second connection to ":memory:" is
+    another database: such replays save every page on the engine's thread."""
+    program, events = windows_and_late_refunds()
+    expected = replayed(tmp_path / "one.db", program, events, pipeline=False, page_size=3)
+    with open_ledger(tmp_path / "old.db", program) as old:
+        monkeypatch.setattr(old.engine.dialect, "server_version_info", (3, 37, 2))
+        old.ingest(events)
+        replay(old, pipeline=True, page_size=3)
+        assert stored(old.engine) == expected
+    with open_ledger(":memory:", program) as memory:
+        memory.ingest(events)
+        replay(memory, pipeline=True, page_size=3)
+        assert_same_ledger(snapshot(memory.engine), snapshot_of(tmp_path / "one.db"))
+    assert writer_commits == []
+
+
+def snapshot_of(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    with open_ledger(path) as ledger:
+        return snapshot(ledger.engine)

@@ -19,7 +19,6 @@ arrived after this one.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -85,8 +84,10 @@ class PageWriter:
 
 
 def can_pipeline(engine: Engine) -> bool:
-    """A SQLite file (a second connection sees it) whose SQLite has the JSON operators."""
-    return sqlite_file(engine) is not None and sqlite3.sqlite_version_info >= (3, 38)
+    """A SQLite file (a second connection sees it) whose SQLite has the JSON operators (the
+    version the engine's driver connected to; the ledger has connected by now)."""
+    version = engine.dialect.server_version_info or (0,)
+    return sqlite_file(engine) is not None and tuple(version) >= (3, 38)
 
 
 def replay_rest(engine: Engine, store: Store, work: Working, size: int,
