@@ -53,7 +53,7 @@ from loyaltykit.engine.world import World
 from loyaltykit.events import from_payload
 from loyaltykit.ledger import bulk, indexes
 from loyaltykit.ledger import schema as t
-from loyaltykit.ledger.store import Store, page_writes, upsert
+from loyaltykit.ledger.store import Store, page_writes, profiles_due_write, upsert
 from loyaltykit.rules.segments import segment_of, thresholds
 from loyaltykit.rules.versions import ProgramSet
 
@@ -199,7 +199,7 @@ class Working:
         yield from page_writes(self.changes, self.world, dialect)
         new = self.changes.customers - self.owed
         if new and not last:
-            yield self.store.profiles_due_write(new, self.as_of)
+            yield profiles_due_write(new, self.as_of)
             self.owed |= new
 
     def take_counts(self) -> dict[str, int]:

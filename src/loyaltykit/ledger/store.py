@@ -208,15 +208,17 @@ class Store:
     def profiles_due(self, conn: Connection) -> dict[str, datetime]:
         return {r.customer_id: r.as_of for r in conn.execute(_PROFILES_DUE)}
 
-    @staticmethod
-    def profiles_due_write(customer_ids: Iterable[str], as_of: datetime) -> Write:
-        return Write("upsert", t.profiles_due, [{"customer_id": c, "as_of": as_of}
-                                                for c in sorted(customer_ids)], ("customer_id",))
-
     def clear_profiles_due(self, conn: Connection) -> None:
         conn.execute(t.profiles_due.delete())
 
     # ------------------------------------------------------------------ saving
+
+def profiles_due_write(customer_ids: Iterable[str], as_of: datetime) -> Write:
+    """Record customers a run touched, so that its last transaction publishes their profiles
+    even if a later page's process dies first."""
+    return Write("upsert", t.profiles_due, [{"customer_id": c, "as_of": as_of}
+                                            for c in sorted(customer_ids)], ("customer_id",))
+
 
 def page_writes(changes: Changes, world: World, dialect: str) -> Iterator[Write]:
     """The statements that save a page, in order, each one's rows built from the state as
