@@ -50,8 +50,9 @@ class CustomerUpserted:
 
         A platform bumps a customer's modification time when we push our own tags and
         metafields back; keying on content makes that echo a duplicate instead of a new
-        event (and a new profile push, and another echo). The price: a change that is
-        later reverted exactly (A -> B -> A) keeps B until the next different change.
+        event (and a new profile push, and another echo). A change reverted later
+        (A -> B -> A) is still a new version: ingestion keys the second A with its instant
+        too (:mod:`loyaltykit.ledger.customer_versions`).
         """
         body = {f.name: _plain(getattr(self, f.name))
                 for f in fields(self) if f.name != "occurred_at"}

@@ -178,3 +178,47 @@ def test_many_orders_leaving_the_window_at_once_after_a_reload(ledger_factory):
     batch.run(at(2025, 5, 1))
     assert ledger_rows(reloaded) == ledger_rows(batch)
     assert reloaded.customer("a").tier == "member"  # 60-day window, 7 days' grace
+
+
+def test_a_referral_code_given_up_finds_no_owner_in_one_run_as_across_runs(ledger_factory):
+    # A referral code a customer replaced belongs to nobody from then on: a referral
+    # through it is flagged whether the change was saved by an earlier run or is still in
+    # this run's memory.
+    events = [customer("a", at(2025, 1, 1), referral_code="A"),
+              customer("a", at(2025, 1, 2), referral_code="A2"),
+              customer("b", at(2025, 1, 3)), referral("b", "A", at(2025, 1, 3)),
+              customer("c", at(2025, 1, 3)), referral("c", "A2", at(2025, 1, 3))]
+    batch = ledger_factory(program(**PROGRAM))
+    batch.ingest(events)
+    batch.run(END)
+    runs = ledger_factory(program(**PROGRAM))
+    runs.ingest(events)
+    runs.run(at(2025, 1, 2, 12))
+    runs.run(END)
+    assert ledger_rows(runs) == ledger_rows(batch)
+    for ledger in (batch, runs):
+        assert ledger.customer("b").referred_by[1:] == (
+            "flagged", "unknown_referral_code: no customer has code 'A'")
+        assert ledger.customer("c").referred_by[:2] == ("a", "pending")
+
+
+def test_a_change_reverted_later_ends_reverted_in_any_delivery(ledger_factory):
+    # e-mail A, then B, then A again: the last version wins, whether the three arrive in
+    # one batch, one at a time with runs between, or backwards in one batch; re-deliveries
+    # are duplicates
+    versions = [customer("b", at(2025, 1, day), email=email)
+                for day, email in ((1, "a@example.com"), (2, "b@example.com"),
+                                   (3, "a@example.com"))]
+    deliveries = {"batch": [versions], "one by one": [[v] for v in versions],
+                  "backwards": [versions[::-1]]}
+    rows = {}
+    for name, batches in deliveries.items():
+        ledger = ledger_factory(program(**PROGRAM))
+        for batch in batches:
+            assert ledger.ingest(batch).new == len(batch)
+            ledger.run(END)
+        assert ledger.ingest(versions).duplicate == 3
+        with ledger.engine.connect() as conn:
+            assert conn.execute(select(t.customers.c.email)).scalar() == "a@example.com"
+        rows[name] = ledger_rows(ledger)
+    assert rows["one by one"] == rows["batch"] == rows["backwards"]

@@ -92,8 +92,8 @@ class Processor:
         if cs.first_seen_at is None or ev.occurred_at < cs.first_seen_at:
             cs.first_seen_at = ev.occurred_at
         if ev.referral_code and ev.referral_code != cs.referral_code:
+            self.world.move_code(cs.customer_id, cs.referral_code, ev.referral_code)
             cs.referral_code = ev.referral_code
-            self.world.code_owner[ev.referral_code] = cs.customer_id
         self.changes.customers.add(cs.customer_id)
         self.changes.profiles.add(cs.customer_id)
         if cs.tier is None:

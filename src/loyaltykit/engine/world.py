@@ -42,6 +42,7 @@ class World:
         self._missing_orders: set[str] = set()
         self._missing_referrals: set[str] = set()
         self._evicted: set[str] = set()  # orders a complete world let go
+        self._given_up: set[str] = set()  # referral codes replaced in this run
 
     def prefetch(self, customer_ids: Iterable[str], order_ids: Iterable[str]) -> None:
         """Load a chunk's state in a few queries instead of one per event."""
@@ -202,9 +203,18 @@ class World:
         self.referrals[ref.referee_id] = ref
         self._missing_referrals.discard(ref.referee_id)
 
+    def move_code(self, customer_id: str, old: str | None, new: str) -> None:
+        """A customer's referral code replaced: the old one belongs to nobody from now on,
+        though the saved customer row still holds it until this page is saved."""
+        if old is not None and self.code_owner.get(old) == customer_id:
+            del self.code_owner[old]
+            self._given_up.add(old)
+        self.code_owner[new] = customer_id
+        self._given_up.discard(new)
+
     def owner_of(self, code: str) -> str | None:
         owner = self.code_owner.get(code)
-        if owner is None and self.asks:
+        if owner is None and self.asks and code not in self._given_up:
             assert self.loader is not None
             owner = self.loader.owner_of_code(code)
             if owner is not None:

@@ -38,6 +38,7 @@ from loyaltykit.ledger import migrations, queries
 from loyaltykit.ledger import schema as t
 from loyaltykit.ledger.bulk import json_text
 from loyaltykit.ledger.checkpoints import Checkpointer
+from loyaltykit.ledger.customer_versions import new_versions
 from loyaltykit.ledger.known import KnownInLedger
 from loyaltykit.ledger.outbox import CLAIM_LEASE, ClaimingOutbox, Outbox
 from loyaltykit.ledger.store import Store, insert_ignore, upsert
@@ -155,6 +156,9 @@ class Ledger:
                progress: Callable[[int], None] | None = None) -> IngestResult:
         """Store events, deduplicated by key; the cursor commits in the same transaction.
 
+        A customer version is a duplicate when the customer's version in effect at its
+        instant has the same content (see :mod:`loyaltykit.ledger.customer_versions`).
+
         ``sources`` gives each event's provenance (file, hash, line) in the same order.
         """
         pairs = (zip(events, sources, strict=True) if sources is not None
@@ -190,7 +194,7 @@ class Ledger:
         new = seen = 0
         with self.engine.begin() as conn:
             for batch in batches:
-                new += _insert_events(conn, batch)
+                new += _insert_events(conn, new_versions(conn, batch))
                 seen += len(batch)
                 if progress is not None and batch:
                     progress(len(batch))

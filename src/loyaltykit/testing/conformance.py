@@ -16,14 +16,16 @@ by passing this suite. Subclass it in a test module and provide ``make_ledger``:
             return make   # each call must return an empty ledger
 
 The suite checks the contracts adapters and shop backends rely on: events deduplicated by
-key, the sync cursor committed with its events and never without them, the same ledger
-from one run or from many, aware UTC instants, balances that never go below zero, and the
-outbox delivering each command until it is marked.
+key (a customer's change reverted later is still new), the sync cursor committed with its
+events and never without them, the same ledger from one run or from many, aware UTC
+instants, balances that never go below zero, and the outbox delivering each command until
+it is marked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -121,6 +123,28 @@ class LedgerStoreConformance:
             ledger.ingest([*events[2:], naive], cursor=("shop:orders", "page-2"))
         assert ledger.cursor("shop:orders") == "page-1"
         assert ledger.ingest(events[2:]).new == len(events) - 2
+
+    def test_a_change_reverted_later_is_a_new_version(self, ledger: Ledger) -> None:
+        shop = EventBuilder(currency="CNY", start=START)
+        shop.customer("alice", referral_code="ALICE")
+        shop.advance(days=1)
+        shop.customer("alice", referral_code="ALICE-2025")
+        shop.advance(days=1)
+        shop.customer("alice", referral_code="ALICE")  # changed back
+        versions = list(shop.events)
+        for version in versions:
+            assert ledger.ingest([version]).new == 1
+            ledger.run(version.occurred_at)
+        assert ledger.ingest(versions).duplicate == 3  # a re-sync
+        echo = replace(versions[-1], occurred_at=shop.advance(hours=1))
+        assert ledger.ingest([echo]).duplicate == 1  # a push back bumped its modified time
+        shop.advance(days=1)
+        shop.customer("bob")
+        shop.referral("bob", "ALICE")
+        shop.order("bob", "100.00")
+        ledger.ingest(shop.events[len(versions):])
+        ledger.run(shop.advance(hours=1))
+        assert ledger.customer("bob").referred_by == ("alice", "qualified", None)
 
     # ------------------------------------------------------------------ processing
 
