@@ -46,13 +46,12 @@ class CustomerUpserted:
 
     @property
     def key(self) -> str:
-        """The content alone, not the instant.
+        """The content, not the instant: a customer read again unchanged is a duplicate.
 
-        A platform bumps a customer's modification time when we push our own tags and
-        metafields back; keying on content makes that echo a duplicate instead of a new
-        event (and a new profile push, and another echo). A change reverted later
-        (A -> B -> A) is still a new version: ingestion keys the second A with its instant
-        too (:mod:`loyaltykit.ledger.customer_versions`).
+        Ingestion adds the instant to a content seen before at another instant (the
+        platform's echo of our own tag push, a change reverted later: A -> B -> A); the
+        latest version wins, and one equal to the version in effect changes nothing
+        (:mod:`loyaltykit.ledger.customer_versions`).
         """
         body = {f.name: _plain(getattr(self, f.name))
                 for f in fields(self) if f.name != "occurred_at"}

@@ -52,7 +52,8 @@ def ledger_rows(ledger):
         # every column: a saved row is updated in part, a new one inserted whole
         customers = conn.execute(select(t.customers).order_by(t.customers.c.customer_id)).all()
         orders = conn.execute(select(t.orders).order_by(t.orders.c.order_id)).all()
-    return entries, tiers, lots, customers, orders
+        referrals = conn.execute(select(t.referrals).order_by(t.referrals.c.referee_id)).all()
+    return entries, tiers, lots, customers, orders, referrals
 
 
 END = at(2025, 8, 1)
@@ -222,3 +223,21 @@ def test_a_change_reverted_later_ends_reverted_in_any_delivery(ledger_factory):
             assert conn.execute(select(t.customers.c.email)).scalar() == "a@example.com"
         rows[name] = ledger_rows(ledger)
     assert rows["one by one"] == rows["batch"] == rows["backwards"]
+
+
+def test_an_older_version_delivered_after_a_newer_one_changes_nothing(ledger_factory):
+    # webhooks arrive out of order: the e-mail of the 3rd is processed, then the 2nd's
+    # version comes in; the 3rd's stays in effect, as if both had come in order
+    first, older, newer = (customer("b", at(2025, 1, day), email=f"{day}@example.com")
+                           for day in (1, 2, 3))
+    late = ledger_factory(program(**PROGRAM))
+    late.ingest([first, newer])
+    late.run(at(2025, 1, 4))
+    late.ingest([older])
+    late.run(at(2025, 1, 5))
+    in_order = ledger_factory(program(**PROGRAM))
+    in_order.ingest([first, older, newer])
+    in_order.run(at(2025, 1, 5))
+    with late.engine.connect() as conn:
+        assert conn.execute(select(t.customers.c.email)).scalar() == "3@example.com"
+    assert ledger_rows(late) == ledger_rows(in_order)

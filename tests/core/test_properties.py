@@ -33,9 +33,20 @@ START = at(2025, 1, 1)
 def histories(draw):
     n_customers = draw(st.integers(1, 4))
     events = [customer(f"c{i}", START, referral_code=f"C{i}") for i in range(n_customers)]
+    codes = [f"C{i}" for i in range(n_customers)]
+    for i in range(n_customers):  # a later version: a new code, or the first one back
+        for n, version in enumerate(draw(st.lists(st.sampled_from(["new", "first", "phone"]),
+                                                  max_size=2))):
+            code = {"new": f"C{i}v{n}", "first": f"C{i}"}.get(version)
+            if code is not None:
+                codes.append(code)
+            day = START + timedelta(days=draw(st.integers(0, 200)))
+            events.append(customer(f"c{i}", day, referral_code=code or f"C{i}",
+                                   phone="1" if version == "phone" else None))
     for i in range(1, n_customers):
         if draw(st.booleans()):
-            events.append(referral(f"c{i}", f"C{draw(st.integers(0, i - 1))}", START))
+            day = START + timedelta(days=draw(st.sampled_from([0, *range(0, 200, 20)])))
+            events.append(referral(f"c{i}", draw(st.sampled_from(codes)), day))
     for n in range(draw(st.integers(1, 12))):
         cid = f"c{draw(st.integers(0, n_customers - 1))}"
         when = START + timedelta(days=draw(st.integers(0, 200)), hours=draw(st.integers(0, 23)))

@@ -81,11 +81,24 @@ class Processor:
     # ------------------------------------------------------------------ customers
 
     def _customer_upserted(self, ev: CustomerUpserted) -> None:
+        """The latest version wins, whatever order versions arrive in; one equal to the
+        version in effect (a platform's echo of our own push) changes nothing, so it
+        queues no profile push to be echoed again."""
+        cs = self.world.customer(ev.customer_id)
+        if cs is not None and cs.version_at is not None and ev.occurred_at < cs.version_at:
+            if cs.first_seen_at is None or ev.occurred_at < cs.first_seen_at:
+                cs.first_seen_at = ev.occurred_at  # delivered late: only its instant counts
+                self.changes.customers.add(cs.customer_id)
+                self.changes.profiles.add(cs.customer_id)
+            return
+        if cs is not None and cs.version_at is not None and _same_version(cs, ev):
+            return
         if ev.referral_code:
             owner = self.world.owner_of(ev.referral_code)
             if owner is not None and owner != ev.customer_id:
                 raise Rejected(f"referral code {ev.referral_code!r} already belongs to {owner}")
         cs = self.world.ensure_customer(ev.customer_id)
+        cs.version_at = ev.occurred_at
         cs.email, cs.phone, cs.address = ev.email, ev.phone, ev.address
         cs.birthday = ev.birthday
         cs.attributes = dict(ev.attributes)
@@ -279,6 +292,13 @@ class Processor:
             source_event=ev.key, reason=f"redeemed for {reward.name or reward.id}")
         self.referrals.issue_discount(cs, reward.discount, program, key=ev.key,
                                       at=ev.occurred_at, reason=f"redemption {reward.id}")
+
+
+def _same_version(cs: CustomerState, ev: CustomerUpserted) -> bool:
+    return ((cs.email, cs.phone, cs.address, cs.birthday) == (ev.email, ev.phone, ev.address,
+                                                             ev.birthday)
+            and cs.attributes == ev.attributes
+            and ev.referral_code in (None, cs.referral_code))
 
 
 __all__ = ["Processor", "Rejected"]

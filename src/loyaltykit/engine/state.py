@@ -88,6 +88,7 @@ class CustomerState:
     lifetime_earned: int = 0
     first_paid_order_id: str | None = None
     last_paid_at: datetime | None = None
+    version_at: datetime | None = None  # the instant of the customer version in effect
     birthday_years: set[int] = field(default_factory=set)
     campaigns: set[str] = field(default_factory=set)
     year_earned: dict[int, int] = field(default_factory=dict)
@@ -122,6 +123,7 @@ class CustomerState:
             "campaigns": sorted(self.campaigns),
             "year_earned": {str(k): v for k, v in self.year_earned.items()},
             "referrer_rewards": {str(k): v for k, v in self.referrer_rewards.items()},
+            "version_at": self.version_at.isoformat() if self.version_at else None,
         }
 
     def load_counters(self, data: dict[str, Any]) -> None:
@@ -129,6 +131,8 @@ class CustomerState:
         self.campaigns = set(data.get("campaigns", ()))
         self.year_earned = {int(k): v for k, v in data.get("year_earned", {}).items()}
         self.referrer_rewards = {int(k): v for k, v in data.get("referrer_rewards", {}).items()}
+        version_at = data.get("version_at")
+        self.version_at = datetime.fromisoformat(version_at) if version_at else None
 
     # ------------------------------------------------------------ tier window totals
 

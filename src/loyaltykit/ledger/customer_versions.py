@@ -1,18 +1,18 @@
 """Which delivered customer versions are new, and under which key.
 
-A customer event's key is its content (:attr:`CustomerUpserted.key`): a platform bumps a
-customer's modification time when we push tags and metafields back, and that echo must be
-a duplicate, not a new event that pushes again. Content alone would also make a change
-that is reverted later (A -> B -> A) a duplicate of the first A, and the ledger would keep
-B. So ingestion decides with the customer's stored versions: a delivery is a duplicate when
-the version in effect at its instant has the same content (a re-delivery, an echo); any
-other is a new version, and one whose content the customer had before (the A back) is
-keyed with its instant as well, which keeps re-delivering it a duplicate too.
+A customer event's key is its content (:attr:`CustomerUpserted.key`), so that a customer
+read again unchanged (every WooCommerce sync reads them all) is a duplicate. Content alone
+would also make a change reverted later (A -> B -> A) a duplicate of the first A, and the
+ledger would keep B. So ingestion looks at the customer's stored versions: a delivery of
+the same content at the same instant is a duplicate; the same content at another instant
+is a new version, keyed with its instant as well (which keeps re-delivering it a
+duplicate too). The engine lets the latest version win, whatever order they arrive in, and
+a version equal to the one in effect changes nothing: the platform's echo of our own tag
+push (same content, a newer modification time) queues no new push.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right, insort
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -30,42 +30,37 @@ _STORED = (
     .where(t.inbox.c.kind == CUSTOMER, t.inbox.c.customer_id.in_(bindparam("ids", expanding=True)))
 )
 
-# (instant, event key), in the order the engine applies them: equal instants by key
-Versions = list[tuple[datetime, str]]
-
 
 def new_versions(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``rows`` (inbox rows, in delivery order) without the customer versions already in
-    effect at their instant, the reverted ones re-keyed; other events pass as they are."""
+    """``rows`` (inbox rows) without the customer versions already stored, those with a
+    content seen before re-keyed; other events pass as they are."""
     ids = {row["customer_id"] for row in rows if row["kind"] == CUSTOMER}
     if not ids:
         return rows
-    history = _stored(conn, ids)
+    seen = _stored(conn, ids)
     kept = []
     for row in rows:
         if row["kind"] == CUSTOMER:
             customer_id, at, key = row["customer_id"], row["occurred_at"], row["event_key"]
-            versions = history.setdefault(customer_id, [])
+            versions = seen.setdefault(customer_id, set())
             digest = _digest(customer_id, key)
-            index = bisect_right(versions, at, key=lambda version: version[0])
-            if index and _digest(customer_id, versions[index - 1][1]) == digest:
-                continue  # the version in effect then
-            if any(_digest(customer_id, seen) == digest for _, seen in versions):
+            if (at, digest) in versions:
+                continue
+            if any(content == digest for _, content in versions):
                 row = {**row, "event_key": f"{key}@{utc_key(at)}"}
-            insort(versions, (at, row["event_key"]))
+            versions.add((at, digest))
         kept.append(row)
     return kept
 
 
-def _stored(conn: Connection, ids: Iterable[str]) -> dict[str, Versions]:
+def _stored(conn: Connection, ids: Iterable[str]) -> dict[str, set[tuple[datetime, str]]]:
+    """Each customer's stored versions as (instant, content digest)."""
     ordered = sorted(ids)
-    history: dict[str, Versions] = {}
+    seen: dict[str, set[tuple[datetime, str]]] = {}
     for n in range(0, len(ordered), _IDS_AT_ONCE):
         for customer_id, at, key in conn.execute(_STORED, {"ids": ordered[n:n + _IDS_AT_ONCE]}):
-            history.setdefault(customer_id, []).append((at, key))
-    for versions in history.values():
-        versions.sort()
-    return history
+            seen.setdefault(customer_id, set()).add((at, _digest(customer_id, key)))
+    return seen
 
 
 def _digest(customer_id: str, key: str) -> str:

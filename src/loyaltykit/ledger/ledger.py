@@ -156,8 +156,8 @@ class Ledger:
                progress: Callable[[int], None] | None = None) -> IngestResult:
         """Store events, deduplicated by key; the cursor commits in the same transaction.
 
-        A customer version is a duplicate when the customer's version in effect at its
-        instant has the same content (see :mod:`loyaltykit.ledger.customer_versions`).
+        A customer's content delivered again at another instant is a new version (see
+        :mod:`loyaltykit.ledger.customer_versions`).
 
         ``sources`` gives each event's provenance (file, hash, line) in the same order.
         """
