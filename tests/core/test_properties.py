@@ -15,24 +15,37 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from loyaltykit.events import PointsRedeemed
+from loyaltykit.events import OrderLine, PointsRedeemed
 from loyaltykit.ledger import open_ledger
 from loyaltykit.ledger import schema as t
 
-from .builders import at, cancel, customer, paid, program, referral, refund
+from .builders import at, birthday, cancel, customer, paid, program, referral, refund
 from .test_determinism import PROGRAM, ledger_rows
 
 ScratchUrl = Callable[[], AbstractContextManager[str]]
 
 REDEEM = {"rewards": [{"id": "r30", "points": 30, "discount": {
     "value_type": "fixed_amount", "value": "3.00"}}]}
+# PROGRAM and more that depends on a customer's past: line multipliers, a campaign, caps
+EARNING = {**PROGRAM["earning"],
+           "multipliers": [*PROGRAM["earning"]["multipliers"],
+                           {"type": "category", "id": "tea", "categories": ["tea"],
+                            "factor": "1.5"}],
+           "bonuses": [*PROGRAM["earning"]["bonuses"],
+                       {"type": "campaign", "id": "spring", "points": 25,
+                        "start": "2025-03-01", "end": "2025-05-31"}],
+           "caps": {"per_order": 500, "per_customer_per_year": 1500}}
+REFERRALS = {**PROGRAM["referrals"], "cap_per_referrer_per_year": 2}
 START = at(2025, 1, 1)
+BIRTHDAYS = [birthday(1), birthday(3, 15), birthday(6, 30)]
 
 
 @st.composite
 def histories(draw):
     n_customers = draw(st.integers(1, 4))
-    events = [customer(f"c{i}", START, referral_code=f"C{i}") for i in range(n_customers)]
+    events = [customer(f"c{i}", START, referral_code=f"C{i}",
+                       birthday=draw(st.sampled_from([None, *BIRTHDAYS])))
+              for i in range(n_customers)]
     codes = [f"C{i}" for i in range(n_customers)]
     for i in range(n_customers):  # a later version: a new code, or the first one back
         for n, version in enumerate(draw(st.lists(st.sampled_from(["new", "first", "phone"]),
@@ -42,7 +55,8 @@ def histories(draw):
                 codes.append(code)
             day = START + timedelta(days=draw(st.integers(0, 200)))
             events.append(customer(f"c{i}", day, referral_code=code or f"C{i}",
-                                   phone="1" if version == "phone" else None))
+                                   phone="1" if version == "phone" else None,
+                                   birthday=draw(st.sampled_from([None, *BIRTHDAYS]))))
     for i in range(1, n_customers):
         if draw(st.booleans()):
             day = START + timedelta(days=draw(st.sampled_from([0, *range(0, 200, 20)])))
@@ -51,7 +65,11 @@ def histories(draw):
         cid = f"c{draw(st.integers(0, n_customers - 1))}"
         when = START + timedelta(days=draw(st.integers(0, 200)), hours=draw(st.integers(0, 23)))
         cents = draw(st.integers(0, 60000))
-        events.append(paid(f"o{n}", cid, when, str(Decimal(cents) / 100)))
+        tea = draw(st.integers(0, cents))  # a tea line and another line, or no lines
+        lines = (OrderLine("t1", Decimal(tea) / 100, 1, "tea"),
+                 OrderLine("x1", Decimal(cents - tea) / 100, 1, "other"))
+        events.append(paid(f"o{n}", cid, when, str(Decimal(cents) / 100),
+                           lines if draw(st.booleans()) else ()))
         action = draw(st.sampled_from(["keep", "keep", "refund", "refund2", "cancel", "redeem"]))
         later = when + timedelta(days=draw(st.integers(0, 40)))
         if action == "cancel":
@@ -68,7 +86,8 @@ def histories(draw):
 
 
 def make(url: str):
-    return open_ledger(url, program(**PROGRAM, redemption=REDEEM))
+    return open_ledger(url, program(**{**PROGRAM, "earning": EARNING, "referrals": REFERRALS},
+                                    redemption=REDEEM))
 
 
 END = at(2025, 12, 31)
