@@ -85,9 +85,19 @@ def histories(draw):
     return events
 
 
+# From April 15 a second version: calendar-year tiers by order count, 20-day expiry
+V2_TIERS = {"window": {"type": "calendar_year"}, "retention": {"type": "none"},
+            "levels": [{"id": "member"},
+                       {"id": "gold", "qualify": {"paid_orders": 3},
+                        "benefits": {"earn_multiplier": "2"}}]}
+
+
 def make(url: str):
-    return open_ledger(url, program(**{**PROGRAM, "earning": EARNING, "referrals": REFERRALS},
-                                    redemption=REDEEM))
+    v1 = program(**{**PROGRAM, "earning": EARNING, "referrals": REFERRALS}, redemption=REDEEM)
+    v2 = program(**{**PROGRAM, "earning": EARNING, "referrals": REFERRALS, "tiers": V2_TIERS,
+                    "expiry": {"days": 20}}, redemption=REDEEM, version=2,
+                 effective_from="2025-04-15T00:00:00+08:00")
+    return open_ledger(url, [v1, v2])
 
 
 END = at(2025, 12, 31)
