@@ -66,6 +66,9 @@ class FakeShopify:
     bulk_polls: int = 1  # RUNNING answers before the operation ends
     bulk_end: tuple[str, str | None] = ("COMPLETED", None)  # (status, errorCode) it ends with
     url: str = ""
+    # when set, tag and metafield writes move the customer's updatedAt there, as Shopify
+    # moves it to the time of the write
+    touched_at: str | None = None
     _repeat_cursor: bool = False
 
     def fail(self, kind: str, operation: str | None = None, *, times: int = 1,
@@ -289,7 +292,12 @@ class _Root:
             return {"node": None, "userErrors": [{"field": ["id"],
                                                   "message": "Customer does not exist"}]}
         customer["tags"] = change(customer["tags"])
+        self._touch(gid)
         return {"node": {"__typename": "Customer", "id": gid}, "userErrors": []}
+
+    def _touch(self, gid: str) -> None:
+        if self.f.touched_at is not None:
+            self.f.customers[gid]["updatedAt"] = self.f.touched_at
 
     def metafieldsSet(self, info: Any, metafields: list[dict[str, Any]]) -> dict[str, Any]:
         self.f.metafield_batches.append(len(metafields))
@@ -303,6 +311,7 @@ class _Root:
             return {"metafields": None, "userErrors": errors}
         for m in metafields:
             self.f.metafields[(m["ownerId"], m["namespace"], m["key"])] = m["value"]
+            self._touch(m["ownerId"])
         return {"metafields": [{"id": f"gid://shopify/Metafield/{i}", "key": m["key"]}
                                for i, m in enumerate(metafields)], "userErrors": []}
 
