@@ -16,10 +16,10 @@ by passing this suite. Subclass it in a test module and provide ``make_ledger``:
             return make   # each call must return an empty ledger
 
 The suite checks the contracts adapters and shop backends rely on: events deduplicated by
-key (a customer's change reverted later is still new), the sync cursor committed with its
-events and never without them, the same ledger from one run or from many, aware UTC
-instants, balances that never go below zero, and the outbox delivering each command until
-it is marked.
+key (a customer's change reverted later still counts, and the platform's echo of our own
+push queues nothing), the sync cursor committed with its events and never without them,
+the same ledger from one run or from many, aware UTC instants, balances that never go
+below zero, and the outbox delivering each command until it is marked.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ class LedgerStoreConformance:
         assert ledger.cursor("shop:orders") == "page-1"
         assert ledger.ingest(events[2:]).new == len(events) - 2
 
-    def test_a_change_reverted_later_is_a_new_version(self, ledger: Ledger) -> None:
+    def test_a_reverted_change_counts_and_an_echo_pushes_nothing(self, ledger: Ledger) -> None:
         shop = EventBuilder(currency="CNY", start=START)
         shop.customer("alice", referral_code="ALICE")
         shop.advance(days=1)
