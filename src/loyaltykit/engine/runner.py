@@ -45,7 +45,7 @@ from loyaltykit.clock import utc_key
 from loyaltykit.commands import UpdateCustomerProfile
 from loyaltykit.engine import pages
 from loyaltykit.engine.changes import Changes
-from loyaltykit.engine.collector import fewer_collections
+from loyaltykit.engine.collector import paused_collector
 from loyaltykit.engine.pipeline import PageJob, can_pipeline, replay_rest
 from loyaltykit.engine.postings import TIMER_EXPIRE, Timers
 from loyaltykit.engine.processor import Processor, Rejected
@@ -220,11 +220,11 @@ def run(engine: Engine, store: Store, programs: ProgramSet, as_of: datetime, *,
         pipeline: bool = True) -> RunResult:
     """Process every pending event and due timer up to ``as_of``; ``pipeline=False`` keeps
     a replay into an empty SQLite file on one thread (see :mod:`.pipeline`)."""
-    work = Working(store, programs, as_of)
     page: Page = _locked_page if engine.dialect.name == "postgresql" else _checked_page
     report = progress or (lambda count: None)
     pipeline = pipeline and can_pipeline(engine)
-    with fewer_collections():
+    with paused_collector():
+        work = Working(store, programs, as_of)
         while True:
             count = page(engine, store, work, page_size)
             if count:
@@ -234,7 +234,8 @@ def run(engine: Engine, store: Store, programs: ProgramSet, as_of: datetime, *,
             if pipeline and work.complete and replay_rest(engine, store, work, page_size,
                                                           report):
                 break
-    counts = work.counts
+        counts = work.counts
+        del work  # the run's state goes before the collector resumes, which would walk it
     return RunResult(as_of, counts["events"], counts["rejected"], counts["entries"],
                      counts["timers"])
 

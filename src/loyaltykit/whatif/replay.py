@@ -18,7 +18,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from loyaltykit.engine.changes import Changes
-from loyaltykit.engine.collector import fewer_collections
+from loyaltykit.engine.collector import paused_collector
 from loyaltykit.engine.postings import Timers
 from loyaltykit.engine.processor import Processor, Rejected
 from loyaltykit.engine.world import World
@@ -170,7 +170,7 @@ def replay(programs: ProgramSet, events: Sequence[Event], as_of: datetime,
     rejected: Counter[str] = Counter()
     samples: list[str] = []
     fired = applied = 0
-    with fewer_collections():
+    with paused_collector():
         for event in events:
             at = event.occurred_at
             if at > as_of:
@@ -190,8 +190,10 @@ def replay(programs: ProgramSet, events: Sequence[Event], as_of: datetime,
                 tally.absorb(changes)
         fired += _fire_until(processor, timers, as_of)
         tally.absorb(changes)
-    return _outcome(programs, world, tally, as_of, rejected, samples, applied, fired,
-                    time.perf_counter() - started)
+        outcome = _outcome(programs, world, tally, as_of, rejected, samples, applied, fired,
+                           time.perf_counter() - started)
+        del world, processor  # before the collector resumes, which would walk them all
+    return outcome
 
 
 def _fire_until(processor: Processor, timers: Timers, limit: datetime) -> int:
