@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import graphql
 import pytest
-from fake_shopify import FakeShopify
+from fake_shopify import API_PATH, TOKEN, FakeShopify
 from shopify_kit import FIXTURES, NOW, FakeTime, MemoryLedger, make_client
 
 from loyaltykit.adapters.shopify.client import ShopifyClient
@@ -50,3 +50,12 @@ def clock() -> FixedClock:
 @pytest.fixture()
 def ledger() -> MemoryLedger:
     return MemoryLedger()
+
+
+@pytest.fixture()
+def env(shop: FakeShopify, monkeypatch: pytest.MonkeyPatch) -> FakeShopify:
+    """The local shop, named to the CLI through the environment."""
+    monkeypatch.setenv("LOYALTYKIT_SHOPIFY_SHOP", "teststore")
+    monkeypatch.setenv("LOYALTYKIT_SHOPIFY_TOKEN", TOKEN)
+    monkeypatch.setenv("LOYALTYKIT_SHOPIFY_API_URL", shop.url + API_PATH)
+    return shop

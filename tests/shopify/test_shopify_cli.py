@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from fake_shopify import API_PATH, TOKEN, FakeShopify
+from fake_shopify import TOKEN, FakeShopify
 from shopify_kit import MemoryLedger, customer, order, put
 from typer.testing import CliRunner
 
@@ -38,14 +38,6 @@ def test_missing_or_unknown_settings_say_what_to_set(tmp_path: Path) -> None:
     config.write_text("shopify:\n  shop: s\n  tokne: x\n")
     with pytest.raises(ConfigurationError, match=r"shopify\.tokne"):
         load_settings(config, environ={})
-
-
-@pytest.fixture()
-def env(shop: FakeShopify, monkeypatch: pytest.MonkeyPatch) -> FakeShopify:
-    monkeypatch.setenv("LOYALTYKIT_SHOPIFY_SHOP", "teststore")
-    monkeypatch.setenv("LOYALTYKIT_SHOPIFY_TOKEN", TOKEN)
-    monkeypatch.setenv("LOYALTYKIT_SHOPIFY_API_URL", shop.url + API_PATH)
-    return shop
 
 
 def test_sync_into_a_real_ledger_then_nothing_new(env: FakeShopify, tmp_path: Path) -> None:

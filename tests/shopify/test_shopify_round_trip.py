@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-import pytest
-from fake_shopify import API_PATH, TOKEN, FakeShopify
+from fake_shopify import FakeShopify
 from shopify_kit import customer, order, put
 from typer.testing import CliRunner
 
@@ -22,14 +21,6 @@ PROGRAM = Program.model_validate({
         {"id": "member"},
         {"id": "gold", "qualify": {"net_spend": "50.00"}, "benefits": {"tags": ["tier-gold"]}}]},
 })
-
-
-@pytest.fixture()
-def env(shop: FakeShopify, monkeypatch: pytest.MonkeyPatch) -> FakeShopify:
-    monkeypatch.setenv("LOYALTYKIT_SHOPIFY_SHOP", "teststore")
-    monkeypatch.setenv("LOYALTYKIT_SHOPIFY_TOKEN", TOKEN)
-    monkeypatch.setenv("LOYALTYKIT_SHOPIFY_API_URL", shop.url + API_PATH)
-    return shop
 
 
 def test_our_own_writes_echoed_back_settle_after_one_round(env: FakeShopify,
