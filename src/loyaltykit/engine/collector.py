@@ -4,8 +4,8 @@ An engine run allocates millions of short-lived objects that die without cycles 
 100k-order replay leaves 35 objects for the collector), while the state it keeps grows to
 millions of orders and lots; at the default thresholds the collector walked that state
 again and again (the 100k replay: 27.6 s, 23.2 s without collections). Raised thresholds
-still cost a 1M replay 7 s in 271 collections that found nothing, so a run pauses the
-collector; the few cycles it leaves are collected once it resumes.
+still cost a 1M replay 7 s in hundreds of collections that found nothing, so a run pauses
+the collector; the few cycles it leaves are collected once it resumes.
 """
 
 from __future__ import annotations

@@ -192,7 +192,7 @@ def replay(programs: ProgramSet, events: Sequence[Event], as_of: datetime,
         tally.absorb(changes)
         outcome = _outcome(programs, world, tally, as_of, rejected, samples, applied, fired,
                            time.perf_counter() - started)
-        del world, processor  # before the collector resumes, which would walk them all
+        del world, processor, timers, changes  # before the collector resumes: it would walk them
     return outcome
 
 
