@@ -9,6 +9,10 @@ is a new version, keyed with its instant as well (which keeps re-delivering it a
 duplicate too). The engine lets the latest version win, whatever order they arrive in, and
 a version equal to the one in effect changes nothing: the platform's echo of our own tag
 push (same content, a newer modification time) queues no new push.
+
+Two processes ingesting one customer's same, never seen content at two instants at the
+same moment both take the plain content key, and one of the two is kept: the customer's
+data then changes at the other's instant, and the latest version still wins.
 """
 
 from __future__ import annotations
