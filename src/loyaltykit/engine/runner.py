@@ -45,7 +45,7 @@ from loyaltykit.clock import utc_key
 from loyaltykit.commands import UpdateCustomerProfile
 from loyaltykit.engine import pages
 from loyaltykit.engine.changes import Changes
-from loyaltykit.engine.collector import paused_collector
+from loyaltykit.engine.collector import held_back_collector
 from loyaltykit.engine.pipeline import PageJob, can_pipeline, replay_rest
 from loyaltykit.engine.postings import TIMER_EXPIRE, Timers
 from loyaltykit.engine.processor import Processor, Rejected
@@ -223,7 +223,7 @@ def run(engine: Engine, store: Store, programs: ProgramSet, as_of: datetime, *,
     page: Page = _locked_page if engine.dialect.name == "postgresql" else _checked_page
     report = progress or (lambda count: None)
     pipeline = pipeline and can_pipeline(engine)
-    with paused_collector():
+    with held_back_collector() as pause:
         work = Working(store, programs, as_of)
         while True:
             count = page(engine, store, work, page_size)
@@ -231,6 +231,7 @@ def run(engine: Engine, store: Store, programs: ProgramSet, as_of: datetime, *,
                 report(count)
             if count < page_size:  # the last page: finished in its transaction
                 break
+            pause()  # a long run: see loyaltykit.engine.collector
             if pipeline and work.complete and replay_rest(engine, store, work, page_size,
                                                           report):
                 break
