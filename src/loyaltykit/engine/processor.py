@@ -85,14 +85,15 @@ class Processor:
         version in effect (a platform's echo of our own push) changes nothing, so it
         queues no profile push to be echoed again."""
         cs = self.world.customer(ev.customer_id)
-        if cs is not None and cs.version_at is not None and ev.occurred_at < cs.version_at:
-            if cs.first_seen_at is None or ev.occurred_at < cs.first_seen_at:
-                cs.first_seen_at = ev.occurred_at  # delivered late: only its instant counts
-                self.changes.customers.add(cs.customer_id)
-                self.changes.profiles.add(cs.customer_id)
-            return
-        if cs is not None and cs.version_at is not None and _same_version(cs, ev):
-            return
+        if cs is not None and cs.version_at is not None:
+            if ev.occurred_at < cs.version_at:
+                if cs.first_seen_at is None or ev.occurred_at < cs.first_seen_at:
+                    cs.first_seen_at = ev.occurred_at  # delivered late: only its instant counts
+                    self.changes.customers.add(cs.customer_id)
+                    self.changes.profiles.add(cs.customer_id)
+                return
+            if _same_version(cs, ev):
+                return
         if ev.referral_code:
             owner = self.world.owner_of(ev.referral_code)
             if owner is not None and owner != ev.customer_id:
